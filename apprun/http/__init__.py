@@ -1,0 +1,1 @@
+"""ASGI glue: middleware, the request pipeline, error rendering, health and metrics."""

@@ -1,0 +1,3 @@
+from apprun.migrations.runtime import run_migrations
+
+run_migrations()
