@@ -25,6 +25,7 @@ from apprun.core.ratelimit import (
 )
 from apprun.core.tenancy import Tenancy
 from apprun.http.errors import install_error_handlers
+from apprun.http.logging import configure_logging
 from apprun.http.health import Check, build_health_router
 from apprun.http.metrics import Metrics
 from apprun.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
@@ -192,4 +193,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
 def create_app_from_env() -> FastAPI:
     """Factory for uvicorn's worker processes: settings from the environment."""
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings.log)
+    return create_app(settings)

@@ -14,7 +14,7 @@ class AppError(Exception):
     """Base of every error that reaches a client with a stable code."""
 
     status: ClassVar[int] = 500
-    code: ClassVar[str] = "internal_error"
+    code: ClassVar[str] = "server.internal_error"
     message: ClassVar[str] = "An unexpected error occurred."
     registry: ClassVar[dict[str, type[AppError]]] = {}
 
@@ -96,22 +96,10 @@ class PayloadTooLarge(AppError):
     message = "The request body is too large."
 
 
-class UnsupportedMediaType(AppError):
-    status = 415
-    code = "request.unsupported_media_type"
-    message = "The request body must be JSON."
-
-
 class RateLimited(AppError):
     status = 429
     code = "request.rate_limited"
     message = "Too many requests; retry later."
-
-
-class ServiceUnavailable(AppError):
-    status = 503
-    code = "server.unavailable"
-    message = "A backend this request needs is unavailable."
 
 
 # Errors of the kernel itself.

@@ -33,8 +33,3 @@ class InvalidCredentials(Unauthorized):
 class AdminExists(Conflict):
     code = "platform.admin_exists"
     message = "An administrator with this email already exists."
-
-
-class WeakAdminPassword(BadRequest):
-    code = "platform.weak_password"
-    message = "The password must have at least 12 characters."

@@ -1,0 +1,48 @@
+# apprun — `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DATA_DIR ?= apprun_data
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test check lint format services docs clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED) ## Create .venv and install apprun with its development tools
+
+run: $(INSTALLED) ## Serve on http://127.0.0.1:8000 with data in ./apprun_data (dev mode)
+	$(BIN)/apprun serve --dev --data-dir $(DATA_DIR)
+
+services: ## Make sure PostgreSQL, Redis and RabbitMQ answer (start them where installed)
+	scripts/ensure-services.sh
+
+test: $(INSTALLED) services ## Run the whole test suite (SQLite and PostgreSQL)
+	@$(BIN)/pytest $(PYTEST_ARGS); code=$$?; \
+	  if [ $$code -eq 5 ]; then echo "make test: no tests were collected" >&2; fi; exit $$code
+
+check: $(INSTALLED) ## Format check, lint, strict typing, import contracts, generated docs
+	$(BIN)/ruff format --check apprun tests
+	$(BIN)/ruff check apprun tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python -m apprun.http.errordocs --check docs/errors.md
+
+lint: $(INSTALLED) ## Format the code and apply the linter's safe fixes
+	$(BIN)/ruff format apprun tests
+	$(BIN)/ruff check --fix apprun tests
+
+docs: $(INSTALLED) ## Regenerate docs/errors.md from the error classes
+	$(BIN)/python -m apprun.http.errordocs --write docs/errors.md
+
+clean: ## Remove the virtualenv and caches (not your data)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

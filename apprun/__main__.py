@@ -1,0 +1,3 @@
+from apprun.cli import main
+
+main()
