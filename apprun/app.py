@@ -25,8 +25,8 @@ from apprun.core.ratelimit import (
 )
 from apprun.core.tenancy import Tenancy
 from apprun.http.errors import install_error_handlers
-from apprun.http.logging import configure_logging
 from apprun.http.health import Check, build_health_router
+from apprun.http.logging import configure_logging
 from apprun.http.metrics import Metrics
 from apprun.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from apprun.http.pipeline import PipelineMiddleware
@@ -34,13 +34,33 @@ from apprun.modules import platform
 from apprun.modules.web import JsonResponse
 
 CORS_ALLOW_HEADERS = [
-    "authorization", "content-type", "apikey", "x-client-info", "x-supabase-api-version",
-    "x-apprun-project", "x-request-id", "prefer", "range", "accept-profile", "content-profile",
-    "x-upsert", "accept-language", "if-none-match", "if-modified-since",
+    "authorization",
+    "content-type",
+    "apikey",
+    "x-client-info",
+    "x-supabase-api-version",
+    "x-apprun-project",
+    "x-request-id",
+    "prefer",
+    "range",
+    "accept-profile",
+    "content-profile",
+    "x-upsert",
+    "accept-language",
+    "if-none-match",
+    "if-modified-since",
 ]
 CORS_EXPOSE_HEADERS = [
-    "x-request-id", "content-range", "x-total-count", "x-supabase-api-version", "retry-after",
-    "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "etag", "location",
+    "x-request-id",
+    "content-range",
+    "x-total-count",
+    "x-supabase-api-version",
+    "retry-after",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "etag",
+    "location",
 ]
 
 

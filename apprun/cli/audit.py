@@ -40,6 +40,7 @@ def list_entries(
 
     table = Table("seq", "time", "actor", "action", "target")
     for entry in run_with_services(work).entries:
-        table.add_row(str(entry.seq), entry.time.isoformat(), entry.actor, entry.action,
-                      entry.target or "")
+        table.add_row(
+            str(entry.seq), entry.time.isoformat(), entry.actor, entry.action, entry.target or ""
+        )
     console.print(table)

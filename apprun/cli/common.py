@@ -64,9 +64,7 @@ def friendly_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def run_with_services(
-    work: Callable[[Services], Awaitable[T]], *, migrate: bool = True
-) -> T:
+def run_with_services(work: Callable[[Services], Awaitable[T]], *, migrate: bool = True) -> T:
     """Build the services, migrate, run ``work``, and close everything."""
     settings = load_settings()
 

@@ -38,8 +38,15 @@ def serve(
     config: Path | None = ConfigFile,
 ) -> None:
     """Serve the API (and console) on HOST:PORT."""
-    apply_flags(host=host, port=port, data_dir=data_dir, database_url=database_url, dev=dev,
-                workers=workers, config=config)
+    apply_flags(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        dev=dev,
+        workers=workers,
+        config=config,
+    )
     settings = load_settings()
     configure_logging(settings.log)
 

@@ -105,7 +105,9 @@ class RateLimited(AppError):
 # Errors of the kernel itself.
 class InvalidApiKey(Unauthorized):
     code = "auth.invalid_api_key"
-    message = "The API key is not valid: it is malformed, forged, rotated or for an unknown project."
+    message = (
+        "The API key is not valid: it is malformed, forged, rotated or for an unknown project."
+    )
 
 
 class ExpiredApiKey(Unauthorized):

@@ -7,8 +7,6 @@ from typing import Literal
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from apprun.core.db import Database
@@ -34,22 +32,3 @@ async def upgrade(db: Database, tree: Tree) -> None:
 
     async with db.tx() as conn:
         await conn.run_sync(run)
-
-
-async def pending(db: Database, tree: Tree) -> list[str]:
-    """Revisions of ``tree`` not yet applied to ``db`` (empty when up to date)."""
-    script = ScriptDirectory.from_config(_config(tree))
-    heads = set(script.get_heads())
-
-    def current(conn: Connection) -> set[str]:
-        opts = {"version_table_schema": db.schema} if db.schema else {}
-        return set(MigrationContext.configure(conn, opts=opts).get_current_heads())
-
-    async with db.read() as conn:
-        applied = await conn.run_sync(current)
-    if applied >= heads:
-        return []
-    return [
-        rev.revision
-        for rev in script.iterate_revisions(list(heads), list(applied) or "base")
-    ]

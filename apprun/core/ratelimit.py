@@ -52,8 +52,9 @@ class LocalRateLimiter:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, timeout=5.0, isolation_level=None,
-                                     check_same_thread=False)
+        self._conn = sqlite3.connect(
+            path, timeout=5.0, isolation_level=None, check_same_thread=False
+        )
         self._lock = threading.Lock()
         with self._lock:
             self._conn.execute("PRAGMA journal_mode = WAL")
@@ -73,8 +74,9 @@ class LocalRateLimiter:
                 row = conn.execute(
                     "SELECT tokens, updated FROM buckets WHERE key = ?", (key,)
                 ).fetchone()
-                tokens, decision = take(row[0] if row else None, row[1] if row else None,
-                                        now, rate, burst, cost)
+                tokens, decision = take(
+                    row[0] if row else None, row[1] if row else None, now, rate, burst, cost
+                )
                 conn.execute(
                     "INSERT INTO buckets (key, tokens, updated) VALUES (?, ?, ?) "
                     "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, "

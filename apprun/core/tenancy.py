@@ -85,8 +85,9 @@ class Tenancy:
 
     def check_cluster(self, name: str) -> None:
         if name != DEFAULT_CLUSTER and name not in self._cluster_urls:
-            raise UnknownCluster(details={"field": "cluster", "cluster": name,
-                                          "known": self.clusters})
+            raise UnknownCluster(
+                details={"field": "cluster", "cluster": name, "known": self.clusters}
+            )
 
     def project_db(self, placement: Placement) -> Database:
         """The database of one project (opened on first use, then cached)."""

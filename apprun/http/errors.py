@@ -9,7 +9,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from apprun.modules.web import JsonResponse
 from apprun.core.errors import (
     AppError,
     BadRequest,
@@ -18,6 +17,7 @@ from apprun.core.errors import (
     NotFound,
     ValidationFailed,
 )
+from apprun.modules.web import JsonResponse
 
 log = logging.getLogger("apprun.errors")
 

@@ -28,7 +28,7 @@ def build_health_router(checks: dict[str, Check], metrics: Metrics) -> APIRouter
         """Every configured backend answers; 503 names those that do not."""
         results = {name: await _run(check) for name, check in checks.items()}
         failing = {name: error for name, error in results.items() if error is not None}
-        body = {
+        body: dict[str, object] = {
             "status": "unavailable" if failing else "ok",
             "checks": {name: error or "ok" for name, error in results.items()},
         }

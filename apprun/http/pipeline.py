@@ -69,7 +69,9 @@ class PipelineMiddleware:
             caller = await self._identify(scope)
             if caller.credential is not None:
                 by_key = await self._limit(caller.credential, per_key=True)
-                if decision is None or by_key is not None and by_key.remaining < decision.remaining:
+                if decision is None or (
+                    by_key is not None and by_key.remaining < decision.remaining
+                ):
                     decision = by_key
         except AppError as error:
             await render_error(error, state.get("request_id"))(scope, receive, send)

@@ -28,8 +28,8 @@ def negotiate(header: str | None, supported: list[str], default: str) -> str:
     if not header:
         return default
     lowered = {s.lower(): s for s in supported}
-    for tag, _ in parse_accept_language(header):
-        tag = tag.lower()
+    for given, _ in parse_accept_language(header):
+        tag = given.lower()
         if tag == "*":
             return default
         if tag in lowered:

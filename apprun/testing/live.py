@@ -48,20 +48,34 @@ def start_live_server(
 ) -> LiveServer:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPRUN_")}
-    env.update({
-        "APPRUN_SECRET_KEY": TEST_SECRET,
-        "APPRUN_DATA_DIR": str(db.data_dir),
-        "APPRUN_CONFIG_FILE": str(db.data_dir / "no-such-apprun.toml"),
-        **({"APPRUN_DATABASE_URL": db.database_url} if db.database_url else {}),
-        **{f"APPRUN_CLUSTERS__{k.upper()}": v for k, v in db.clusters.items()},
-        **(extra_env or {}),
-    })
+    env.update(
+        {
+            "APPRUN_SECRET_KEY": TEST_SECRET,
+            "APPRUN_DATA_DIR": str(db.data_dir),
+            "APPRUN_CONFIG_FILE": str(db.data_dir / "no-such-apprun.toml"),
+            **({"APPRUN_DATABASE_URL": db.database_url} if db.database_url else {}),
+            **{f"APPRUN_CLUSTERS__{k.upper()}": v for k, v in db.clusters.items()},
+            **(extra_env or {}),
+        }
+    )
     log_path = db.data_dir.parent / f"server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "apprun", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(workers)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "apprun",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -75,5 +89,6 @@ def start_live_server(
             pass
         time.sleep(0.1)
     server.stop()
-    raise RuntimeError(f"apprun serve did not answer within {START_TIMEOUT_SECONDS}s:\n"
-                       f"{server.log()}")
+    raise RuntimeError(
+        f"apprun serve did not answer within {START_TIMEOUT_SECONDS}s:\n{server.log()}"
+    )

@@ -40,8 +40,11 @@ Headers = dict[str, str]
 @pytest.fixture(scope="session", autouse=True)
 def _hermetic_environment() -> Iterator[None]:
     """Tests never read the developer's APPRUN_* variables or ./apprun.toml."""
-    saved = {k: v for k, v in os.environ.items() if k.startswith("APPRUN_")
-             and not k.startswith("APPRUN_TEST_")}
+    saved = {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("APPRUN_") and not k.startswith("APPRUN_TEST_")
+    }
     for key in saved:
         del os.environ[key]
     os.environ["APPRUN_CONFIG_FILE"] = "/nonexistent/apprun.toml"
@@ -76,8 +79,10 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _postgres_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     _require_postgres()
     name = f"apprun_tpl_{os.getpid()}"
-    pg_execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)",
-               f"CREATE DATABASE {quote_ident(name)}")
+    pg_execute(
+        f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)",
+        f"CREATE DATABASE {quote_ident(name)}",
+    )
     data_dir = tmp_path_factory.mktemp("postgres-template") / "data"
     build_template(TestDatabase("postgres", data_dir, pg_url_for(name)))
     yield name, data_dir

@@ -28,10 +28,16 @@ def register_actions(actions: Actions, platform: PlatformService) -> None:
         _require_admin(ctx)
         return ProjectList(projects=await platform.projects.list_projects())
 
-    actions.register("platform.create_project", ProjectCreate, Project, create_project,
-                     "Create a project with its database and keys.")
-    actions.register("platform.list_projects", NoInput, ProjectList, list_projects,
-                     "List every project.")
+    actions.register(
+        "platform.create_project",
+        ProjectCreate,
+        Project,
+        create_project,
+        "Create a project with its database and keys.",
+    )
+    actions.register(
+        "platform.list_projects", NoInput, ProjectList, list_projects, "List every project."
+    )
 
 
 def _require_admin(ctx: RequestContext) -> None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 SLUG = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 KeyName = Literal["anon", "service_role"]
+KEY_NAMES: tuple[KeyName, ...] = ("anon", "service_role")
 
 
 class Strict(BaseModel):
@@ -22,7 +23,7 @@ class TokenRequest(Strict):
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name)
     expires_in: int
 
 
@@ -52,7 +53,7 @@ class ApiKey(BaseModel):
 
 
 class RotateKeys(Strict):
-    names: list[KeyName] = Field(default_factory=lambda: ["anon", "service_role"], min_length=1)
+    names: list[KeyName] = Field(default_factory=lambda: list(KEY_NAMES), min_length=1)
 
 
 class AdminCreate(Strict):

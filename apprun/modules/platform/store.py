@@ -173,10 +173,7 @@ async def select_audit(
 
 async def select_audit_chain(conn: AsyncConnection, after: int, limit: int) -> Sequence[Row]:
     result = await conn.execute(
-        sa.select(audit_log)
-        .where(audit_log.c.seq > after)
-        .order_by(audit_log.c.seq)
-        .limit(limit)
+        sa.select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq).limit(limit)
     )
     return result.mappings().all()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from apprun.core.clock import ManualClock
-from apprun.modules.platform import AdminCreate
 from apprun.core.context import RequestContext
+from apprun.modules.platform import AdminCreate
 from apprun.testing import ScenarioEnv
 from apprun.testing.scenario import ADMIN_EMAIL, ADMIN_PASSWORD
 
@@ -15,8 +15,7 @@ TOKEN = "/admin/v1/auth/token"
 
 
 async def test_sign_in_returns_a_bearer_token(env: ScenarioEnv) -> None:
-    response = await env.client.post(TOKEN, json={"email": ADMIN_EMAIL,
-                                                  "password": ADMIN_PASSWORD})
+    response = await env.client.post(TOKEN, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer"
@@ -28,8 +27,9 @@ async def test_sign_in_returns_a_bearer_token(env: ScenarioEnv) -> None:
 
 
 async def test_email_is_case_insensitive(env: ScenarioEnv) -> None:
-    response = await env.client.post(TOKEN, json={"email": ADMIN_EMAIL.upper(),
-                                                  "password": ADMIN_PASSWORD})
+    response = await env.client.post(
+        TOKEN, json={"email": ADMIN_EMAIL.upper(), "password": ADMIN_PASSWORD}
+    )
     assert response.status_code == 200
 
 
@@ -37,16 +37,20 @@ async def test_wrong_password_and_unknown_email_answer_the_same(env: ScenarioEnv
     wrong = await env.client.post(TOKEN, json={"email": ADMIN_EMAIL, "password": "nope"})
     unknown = await env.client.post(TOKEN, json={"email": "who@example.com", "password": "x"})
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json()["error"]["code"] == unknown.json()["error"]["code"] \
+    assert (
+        wrong.json()["error"]["code"]
+        == unknown.json()["error"]["code"]
         == "platform.invalid_credentials"
+    )
     assert wrong.json()["error"]["message"] == unknown.json()["error"]["message"]
 
 
 async def test_failed_sign_ins_are_audited(env: ScenarioEnv) -> None:
     await env.client.post(TOKEN, json={"email": ADMIN_EMAIL, "password": "nope"})
     headers = await env.admin_headers()
-    page = (await env.client.get("/admin/v1/audit?action=admin.login_failed",
-                                 headers=headers)).json()
+    page = (
+        await env.client.get("/admin/v1/audit?action=admin.login_failed", headers=headers)
+    ).json()
     assert [e["target"] for e in page["entries"]] == [ADMIN_EMAIL]
     assert page["entries"][0]["ip"] == "127.0.0.1"
 
@@ -78,8 +82,9 @@ async def test_token_signed_with_another_secret_is_refused(env: ScenarioEnv) -> 
     token = headers["Authorization"].removeprefix("Bearer ")
     header, payload, _ = token.split(".")
     forged = f"{header}.{payload}.c2lnbmF0dXJlLWZyb20tYW5vdGhlci1rZXk"
-    response = await env.client.get("/admin/v1/projects",
-                                    headers={"Authorization": f"Bearer {forged}"})
+    response = await env.client.get(
+        "/admin/v1/projects", headers={"Authorization": f"Bearer {forged}"}
+    )
     assert response.status_code == 401
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 
 from apprun.modules.platform.tables import audit_head, audit_log
 from apprun.testing import ScenarioEnv
@@ -23,8 +23,12 @@ async def test_admin_actions_are_recorded_in_order(env: ScenarioEnv, as_admin: H
     response = await env.client.get("/admin/v1/audit", headers=as_admin)
     entries = response.json()["entries"]
     actions = [e["action"] for e in entries]
-    assert actions[:4] == ["project.deleted", "project.keys_rotated", "project.created",
-                           "admin.login"]
+    assert actions[:4] == [
+        "project.deleted",
+        "project.keys_rotated",
+        "project.created",
+        "admin.login",
+    ]
     newest = entries[0]
     assert newest["actor"] == "admin:admin@example.com"
     assert newest["target"] == "a1"
@@ -38,17 +42,19 @@ async def test_filters_and_cursor(env: ScenarioEnv, as_admin: Headers) -> None:
     await some_history(env, as_admin)
     only = await env.client.get("/admin/v1/audit?action=project.created", headers=as_admin)
     assert {e["target"] for e in only.json()["entries"]} == {"a1", "default"}
-    by_actor = await env.client.get("/admin/v1/audit",
-                                    params={"actor": "admin:admin@example.com"},
-                                    headers=as_admin)
+    by_actor = await env.client.get(
+        "/admin/v1/audit", params={"actor": "admin:admin@example.com"}, headers=as_admin
+    )
     assert all(e["actor"] == "admin:admin@example.com" for e in by_actor.json()["entries"])
     first = (await env.client.get("/admin/v1/audit?limit=2", headers=as_admin)).json()
     assert len(first["entries"]) == 2
-    second = (await env.client.get(f"/admin/v1/audit?limit=2&before={first['next_cursor']}",
-                                   headers=as_admin)).json()
+    second = (
+        await env.client.get(
+            f"/admin/v1/audit?limit=2&before={first['next_cursor']}", headers=as_admin
+        )
+    ).json()
     assert second["entries"][0]["seq"] == first["entries"][1]["seq"] - 1
-    future = await env.client.get("/admin/v1/audit?since=2999-01-01T00:00:00Z",
-                                  headers=as_admin)
+    future = await env.client.get("/admin/v1/audit?since=2999-01-01T00:00:00Z", headers=as_admin)
     assert future.json()["entries"] == []
     bad = await env.client.get("/admin/v1/audit?limit=0", headers=as_admin)
     assert bad.status_code == 422
@@ -64,8 +70,9 @@ async def test_verify_detects_a_modified_entry(env: ScenarioEnv, as_admin: Heade
     ok = await env.client.get("/admin/v1/audit/verify", headers=as_admin)
     assert ok.json()["ok"] is True
     async with env.services.tenancy.control.tx() as conn:
-        await conn.execute(sa.update(audit_log).where(audit_log.c.seq == 2)
-                           .values(actor="someone-else"))
+        await conn.execute(
+            sa.update(audit_log).where(audit_log.c.seq == 2).values(actor="someone-else")
+        )
     result = (await env.client.get("/admin/v1/audit/verify", headers=as_admin)).json()
     assert result["ok"] is False
     assert result["problems"] == ["entry 2 was modified"]

@@ -16,8 +16,11 @@ Headers = dict[str, str]
 
 
 async def make_project(env: ScenarioEnv, project_id: str) -> None:
-    response = await env.client.post("/admin/v1/projects", headers=await env.admin_headers(),
-                                     json={"id": project_id, "name": project_id})
+    response = await env.client.post(
+        "/admin/v1/projects",
+        headers=await env.admin_headers(),
+        json={"id": project_id, "name": project_id},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -85,8 +88,9 @@ async def test_a_key_resigned_for_another_project_is_refused(env: ScenarioEnv) -
     "forge",
     [
         pytest.param(lambda k: tamper(k, role="service_role"), id="anon promoted to service"),
-        pytest.param(lambda k: k[:-4] + ("AAAA" if not k.endswith("AAAA") else "BBBB"),
-                     id="bad signature"),
+        pytest.param(
+            lambda k: k[:-4] + ("AAAA" if not k.endswith("AAAA") else "BBBB"), id="bad signature"
+        ),
         pytest.param(lambda k: "garbage", id="not a jwt"),
         pytest.param(lambda k: k.split(".")[0] + ".e30.", id="no signature"),
     ],
@@ -110,13 +114,12 @@ async def test_expired_key_is_401_with_its_own_code(env: ScenarioEnv, clock: Man
     assert response.json()["error"]["code"] == "auth.expired_token"
 
 
-async def test_rotation_stops_the_old_key_at_once(
-    env: ScenarioEnv, as_admin: Headers
-) -> None:
+async def test_rotation_stops_the_old_key_at_once(env: ScenarioEnv, as_admin: Headers) -> None:
     old_service = await env.key_headers("default", "service_role")
     old_anon = await env.key("default", "anon")
     rotated = await env.client.post(
-        "/admin/v1/projects/default/keys/rotate", headers=as_admin,
+        "/admin/v1/projects/default/keys/rotate",
+        headers=as_admin,
         json={"names": ["service_role"]},
     )
     assert rotated.status_code == 200
@@ -144,8 +147,9 @@ async def test_rotating_with_no_body_rotates_both(env: ScenarioEnv, as_admin: He
 
 async def test_rotate_rejects_unknown_key_names(env: ScenarioEnv, as_admin: Headers) -> None:
     before = await env.key("default", "anon")
-    response = await env.client.post("/admin/v1/projects/default/keys/rotate", headers=as_admin,
-                                     json={"names": ["root"]})
+    response = await env.client.post(
+        "/admin/v1/projects/default/keys/rotate", headers=as_admin, json={"names": ["root"]}
+    )
     assert response.status_code == 422
     assert await env.key("default", "anon") == before
 
@@ -158,17 +162,17 @@ async def test_anonymous_requests_use_the_named_or_default_project(env: Scenario
     assert anonymous.status_code == 401
 
 
-async def test_admin_may_act_on_any_project_by_header(
-    env: ScenarioEnv, as_admin: Headers
-) -> None:
+async def test_admin_may_act_on_any_project_by_header(env: ScenarioEnv, as_admin: Headers) -> None:
     await make_project(env, "alpha")
     patched = await env.client.patch(
-        "/admin/v1/settings", headers={**as_admin, "X-Apprun-Project": "alpha"},
+        "/admin/v1/settings",
+        headers={**as_admin, "X-Apprun-Project": "alpha"},
         json={"jwt_expiry_seconds": 600},
     )
     assert patched.status_code == 200
     alpha = await env.key_headers("alpha", "service_role")
     assert (await env.client.get("/admin/v1/settings", headers=alpha)).json()[
-        "jwt_expiry_seconds"] == 600
+        "jwt_expiry_seconds"
+    ] == 600
     default = await env.client.get("/admin/v1/settings", headers=as_admin)
     assert default.json()["jwt_expiry_seconds"] == 3600

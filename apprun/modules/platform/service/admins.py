@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 
 from apprun.core.clock import Clock
@@ -46,7 +48,7 @@ class AdminService:
     async def create_admin(self, ctx: RequestContext, data: AdminCreate) -> Admin:
         email = data.email.strip().lower()
         password_hash = await anyio.to_thread.run_sync(hash_password, data.password)
-        values = {
+        values: dict[str, Any] = {
             "id": new_id(),
             "email": email,
             "password_hash": password_hash,
@@ -106,13 +108,16 @@ class AdminService:
 
     async def _check_login_rate(self, ctx: RequestContext, email: str) -> None:
         per_minute = self._login_per_minute
-        for key, limit in ((f"login:{ctx.client_ip}:{email}", per_minute),
-                           (f"login:{ctx.client_ip}", per_minute * 3)):
+        for key, limit in (
+            (f"login:{ctx.client_ip}:{email}", per_minute),
+            (f"login:{ctx.client_ip}", per_minute * 3),
+        ):
             decision = await self._limiter.hit(key, limit / 60.0, limit)
             if not decision.allowed:
                 retry = max(1, round(decision.retry_after))
-                raise RateLimited(details={"retry_after": retry},
-                                  headers={"Retry-After": str(retry)})
+                raise RateLimited(
+                    details={"retry_after": retry}, headers={"Retry-After": str(retry)}
+                )
 
     @staticmethod
     def is_admin_token(token: str) -> bool:
@@ -125,8 +130,13 @@ class AdminService:
     async def verify_token(self, token: str) -> Principal:
         """An admin bearer token → its Principal; the admin must still exist."""
         try:
-            claims = jwt.decode_hs256(token, self._token_key, int(self._clock.now().timestamp()),
-                                      iss=ISSUER, aud=ADMIN_AUDIENCE)
+            claims = jwt.decode_hs256(
+                token,
+                self._token_key,
+                int(self._clock.now().timestamp()),
+                iss=ISSUER,
+                aud=ADMIN_AUDIENCE,
+            )
         except jwt.TokenExpired:
             raise InvalidToken("The administrator token has expired; sign in again.") from None
         except jwt.TokenInvalid:

@@ -27,6 +27,7 @@ from apprun.modules.platform.errors import (
     ProjectProtected,
 )
 from apprun.modules.platform.schemas import (
+    KEY_NAMES,
     ApiKey,
     KeyName,
     Project,
@@ -38,7 +39,6 @@ from apprun.modules.platform.schemas import (
 from apprun.modules.platform.service.audit import AuditLog
 
 DEFAULT_PROJECT = "default"
-KEY_NAMES: tuple[KeyName, ...] = ("anon", "service_role")
 KEY_LIFETIME_SECONDS = 10 * 365 * 24 * 3600  # as Supabase's keys: long-lived, revoked by rotation
 ISSUER = "apprun"
 
@@ -119,15 +119,21 @@ class ProjectService:
                 # anything fails from here on, the new file or schema is removed again.
                 migrated = True
                 await upgrade(self._tenancy.project_db(placement), "project")
-                await self._audit.append(conn, ctx, "project.created", project_id,
-                                         {"name": data.name, "cluster": cluster},
-                                         project_id=project_id)
+                await self._audit.append(
+                    conn,
+                    ctx,
+                    "project.created",
+                    project_id,
+                    {"name": data.name, "cluster": cluster},
+                    project_id=project_id,
+                )
         except BaseException:
             if migrated:
                 await self._tenancy.drop_project(placement)
             raise
-        await self._hooks.emit(hooks.PROJECT_CREATED, hooks.ProjectChanged(project_id),
-                               project=project_id)
+        await self._hooks.emit(
+            hooks.PROJECT_CREATED, hooks.ProjectChanged(project_id), project=project_id
+        )
         return Project.model_validate(values)
 
     async def update_project(
@@ -139,10 +145,12 @@ class ProjectService:
             )
             if not changed:
                 raise ProjectNotFound(details={"project": project_id})
-            await self._audit.append(conn, ctx, "project.updated", project_id,
-                                     {"name": data.name}, project_id=project_id)
-        await self._hooks.emit(hooks.PROJECT_UPDATED, hooks.ProjectChanged(project_id),
-                               project=project_id)
+            await self._audit.append(
+                conn, ctx, "project.updated", project_id, {"name": data.name}, project_id=project_id
+            )
+        await self._hooks.emit(
+            hooks.PROJECT_UPDATED, hooks.ProjectChanged(project_id), project=project_id
+        )
         return await self.get_project(project_id)
 
     async def delete_project(self, ctx: RequestContext, project_id: str, confirm: bool) -> None:
@@ -151,15 +159,22 @@ class ProjectService:
             raise ProjectProtected(details={"project": project_id})
         placement = await self.placement(project_id)
         if not confirm:
-            raise ConfirmationRequired(details={"field": "confirm", "project": project_id,
-                                                "drops": "the project's database and keys"})
+            raise ConfirmationRequired(
+                details={
+                    "field": "confirm",
+                    "project": project_id,
+                    "drops": "the project's database and keys",
+                }
+            )
         async with self._tenancy.control.tx() as conn:
             await store.delete_project(conn, project_id)
-            await self._audit.append(conn, ctx, "project.deleted", project_id,
-                                     project_id=project_id)
+            await self._audit.append(
+                conn, ctx, "project.deleted", project_id, project_id=project_id
+            )
         await self._tenancy.drop_project(placement)
-        await self._hooks.emit(hooks.PROJECT_DELETED, hooks.ProjectChanged(project_id),
-                               project=project_id)
+        await self._hooks.emit(
+            hooks.PROJECT_DELETED, hooks.ProjectChanged(project_id), project=project_id
+        )
 
     # Keys
     def _new_key_row(self, project_id: str, name: str) -> dict[str, Any]:
@@ -206,10 +221,17 @@ class ProjectService:
             await store.revoke_keys(conn, project_id, unique, self._clock.now())
             for name in unique:
                 await store.insert_key(conn, self._new_key_row(project_id, name))
-            await self._audit.append(conn, ctx, "project.keys_rotated", project_id,
-                                     {"names": unique}, project_id=project_id)
-        await self._hooks.emit(hooks.KEYS_ROTATED, hooks.KeysRotated(project_id, tuple(unique)),
-                               project=project_id)
+            await self._audit.append(
+                conn,
+                ctx,
+                "project.keys_rotated",
+                project_id,
+                {"names": unique},
+                project_id=project_id,
+            )
+        await self._hooks.emit(
+            hooks.KEYS_ROTATED, hooks.KeysRotated(project_id, tuple(unique)), project=project_id
+        )
         return await self.list_keys(project_id)
 
     async def verify_key(self, token: str) -> KeyIdentity:
@@ -227,8 +249,14 @@ class ProjectService:
             raise InvalidApiKey()
         try:
             secret = self._signing_key(ref, row["signing_secret"])
-            jwt.decode_hs256(token, secret, int(self._clock.now().timestamp()),
-                             iss=ISSUER, ref=ref, role=row["name"])
+            jwt.decode_hs256(
+                token,
+                secret,
+                int(self._clock.now().timestamp()),
+                iss=ISSUER,
+                ref=ref,
+                role=row["name"],
+            )
         except jwt.TokenExpired:
             raise ExpiredApiKey() from None
         except (jwt.TokenInvalid, InvalidTag):
@@ -254,8 +282,8 @@ class ProjectService:
             await store.upsert_settings(
                 conn, {k: json.dumps(v) for k, v in changes.items()}, self._clock.now()
             )
-        await self._audit.record(ctx, "project.settings_updated", ctx.project,
-                                 keys=sorted(changes))
-        await self._hooks.emit(hooks.SETTINGS_UPDATED, hooks.ProjectChanged(ctx.project),
-                               project=ctx.project)
+        await self._audit.record(ctx, "project.settings_updated", ctx.project, keys=sorted(changes))
+        await self._hooks.emit(
+            hooks.SETTINGS_UPDATED, hooks.ProjectChanged(ctx.project), project=ctx.project
+        )
         return merged

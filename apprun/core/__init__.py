@@ -1,0 +1,1 @@
+"""The kernel: settings-free services every module builds on; imports no module."""
