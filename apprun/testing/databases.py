@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,9 @@ async def _pg_execute(*statements: str) -> None:
 
 
 def pg_execute(*statements: str) -> None:
-    anyio.run(_pg_execute, *statements)
+    """Run admin statements; usable from sync code and from inside a running event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, _pg_execute, *statements).result()
 
 
 def pg_available() -> str | None:
