@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aio_pika
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from apprun import __version__
@@ -29,7 +29,7 @@ from apprun.http.health import Check, build_health_router
 from apprun.http.logging import configure_logging
 from apprun.http.metrics import Metrics
 from apprun.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
-from apprun.http.pipeline import PipelineMiddleware
+from apprun.http.pipeline import PipelineMiddleware, enforce_pipeline
 from apprun.modules import platform
 from apprun.modules.web import JsonResponse
 
@@ -180,6 +180,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JsonResponse,
         redoc_url=None,
+        dependencies=[Depends(enforce_pipeline)],
     )
     app.state.services = services
     install_error_handlers(app)

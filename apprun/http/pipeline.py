@@ -7,6 +7,8 @@ Runs for every API request (not for health, metrics and documentation paths) and
   ``default``. A key for one project with ``X-Apprun-Project`` naming another is refused.
 - Principal: a platform-admin bearer token; else the role of the project key found in
   ``Authorization: Bearer`` or ``apikey``; else anonymous (no credential).
+- Errors (bad key, unknown project, rate limit) are raised by ``enforce_pipeline``, an app-wide
+  dependency, after routing; a path that matches no route answers 404 whatever the key.
 - Rate limits: a token bucket per client IP and one per credential; ``429`` with
   ``Retry-After``, and ``RateLimit-Limit/Remaining/Reset`` on every answer.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apprun.config import RateLimitSettings
@@ -23,7 +26,6 @@ from apprun.core.context import ANONYMOUS, Principal, RequestContext
 from apprun.core.errors import AppError, ProjectMismatch, RateLimited
 from apprun.core.ratelimit import RateLimiter
 from apprun.core.tenancy import Placement
-from apprun.http.errors import render_error
 from apprun.http.middleware import header
 from apprun.lib.locale import negotiate
 from apprun.lib.tokenbucket import Decision
@@ -74,7 +76,10 @@ class PipelineMiddleware:
                 ):
                     decision = by_key
         except AppError as error:
-            await render_error(error, state.get("request_id"))(scope, receive, send)
+            # Raised by `enforce_pipeline` once the router has matched the route, so that
+            # metrics and logs name the route even for refused requests.
+            state["pipeline_error"] = error
+            await self.app(scope, receive, send)
             return
         state["ctx"] = RequestContext(
             project=caller.project,
@@ -145,6 +150,13 @@ class PipelineMiddleware:
                 headers={"Retry-After": str(retry), **_str_headers(_limit_headers(decision))},
             )
         return decision
+
+
+def enforce_pipeline(request: Request) -> None:
+    """An app-wide dependency: refuse the request if the pipeline refused it."""
+    error = getattr(request.state, "pipeline_error", None)
+    if error is not None:
+        raise error
 
 
 def _limit_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
