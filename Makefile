@@ -35,14 +35,14 @@ check: $(INSTALLED) ## Format check, lint, strict typing, import contracts, gene
 	$(BIN)/ruff check apprun tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m apprun.cli.errordocs --check docs/errors.md
+	$(BIN)/python -m apprun.cli.docgen --check docs
 
 lint: $(INSTALLED) ## Format the code and apply the linter's safe fixes
 	$(BIN)/ruff format apprun tests
 	$(BIN)/ruff check --fix apprun tests
 
-docs: $(INSTALLED) ## Regenerate docs/errors.md from the error classes
-	$(BIN)/python -m apprun.cli.errordocs --write docs/errors.md
+docs: $(INSTALLED) ## Regenerate docs/errors.md and docs/config.md from the code
+	$(BIN)/python -m apprun.cli.docgen --write docs
 
 clean: ## Remove the virtualenv and caches (not your data)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -90,6 +90,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         options=EngineOptions(
             sqlite_busy_timeout_ms=settings.db.sqlite_busy_timeout_ms,
             sqlite_readers=settings.db.sqlite_readers,
+            sqlite_synchronous=settings.db.sqlite_synchronous,
             pg_pool_size=settings.db.pg_pool_size,
             pg_max_overflow=settings.db.pg_max_overflow,
             echo=settings.db.echo,

@@ -27,8 +27,8 @@ class ConfigError(RuntimeError):
 
 
 class ServerSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port to listen on.")
     workers: int | None = Field(
         None, ge=1, description="Worker processes; default 1 with --dev, else one per core."
     )
@@ -42,46 +42,70 @@ class ServerSettings(BaseModel):
 class HttpSettings(BaseModel):
     cors_origins: list[str] = Field(
         default_factory=lambda: ["*"],
-        description="Origins allowed by CORS; ['*'] allows any (keys, not cookies, authorise).",
+        description="Origins allowed by CORS (JSON list); [\"*\"] allows any, as API keys, "
+        "not cookies, authorise requests.",
     )
-    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest request body.")
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest request body in bytes (413 above)."
+    )
     trust_forwarded_for: bool = Field(
-        False, description="Take the client IP from X-Forwarded-For (behind a proxy only)."
+        False, description="Take the client IP from X-Forwarded-For (only behind a proxy)."
     )
-    access_log: bool = True
+    access_log: bool = Field(True, description="One JSON log line per request.")
 
 
 class RateLimitSettings(BaseModel):
-    enabled: bool = True
+    enabled: bool = Field(True, description="Token-bucket limits per client IP and per key.")
     backend: Literal["auto", "memory", "local", "redis"] = Field(
         "auto",
-        description="auto = redis when APPRUN_REDIS_URL is set, local (a SQLite file shared by "
-        "the workers) with several workers, memory with one.",
+        description="auto = redis when APPRUN_REDIS_URL is set, else local (a SQLite file "
+        "shared by the workers) with several workers, else memory.",
     )
-    ip_per_second: float = Field(300.0, gt=0)
-    ip_burst: int = Field(600, ge=1)
-    key_per_second: float = Field(1000.0, gt=0)
-    key_burst: int = Field(2000, ge=1)
-    login_per_minute: int = Field(10, ge=1, description="Admin sign-in attempts per IP+email.")
+    ip_per_second: float = Field(300.0, gt=0, description="Refill rate of each IP's bucket.")
+    ip_burst: int = Field(600, ge=1, description="Size of each IP's bucket.")
+    key_per_second: float = Field(
+        1000.0, gt=0, description="Refill rate of each API key's (or admin's) bucket."
+    )
+    key_burst: int = Field(2000, ge=1, description="Size of each API key's bucket.")
+    login_per_minute: int = Field(
+        10, ge=1, description="Admin sign-in attempts per IP and email (3x that per IP)."
+    )
 
 
 class DbSettings(BaseModel):
-    sqlite_busy_timeout_ms: int = Field(5000, ge=0)
-    sqlite_readers: int = Field(4, ge=1)
-    pg_pool_size: int = Field(10, ge=1)
-    pg_max_overflow: int = Field(10, ge=0)
-    control_schema: str = Field("apprun", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
-    migrate_on_start: bool = True
-    echo: bool = False
+    sqlite_busy_timeout_ms: int = Field(
+        5000, ge=0, description="How long a SQLite writer waits for another process's lock."
+    )
+    sqlite_readers: int = Field(4, ge=1, description="Reader connections per SQLite file.")
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        "full",
+        description="full: a commit survives power loss (fsync per commit); normal: survives "
+        "a process crash only, faster.",
+    )
+    pg_pool_size: int = Field(10, ge=1, description="Connections kept per PostgreSQL cluster.")
+    pg_max_overflow: int = Field(10, ge=0, description="Extra connections under load.")
+    control_schema: str = Field(
+        "apprun",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema of the control tables.",
+    )
+    migrate_on_start: bool = Field(
+        True, description="Apply migrations when the app starts (serve does it once, first)."
+    )
+    echo: bool = Field(False, description="Log every SQL statement (debugging).")
 
 
 class LogSettings(BaseModel):
-    level: Literal["debug", "info", "warning", "error"] = "info"
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Lowest level logged."
+    )
     json_format: bool = Field(True, description="JSON lines; false prints for humans.")
 
 
 class AdminSettings(BaseModel):
-    token_ttl_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    token_ttl_seconds: int = Field(
+        3600, ge=60, le=7 * 24 * 3600, description="Lifetime of a platform admin's token."
+    )
 
 
 class Settings(BaseSettings):
@@ -102,11 +126,23 @@ class Settings(BaseSettings):
     clusters: dict[str, str] = Field(
         default_factory=dict, description="Named PostgreSQL clusters projects may be placed on."
     )
-    redis_url: str | None = None
-    broker_url: str | None = None
-    secret_key: SecretStr = Field(SecretStr(""), description="Signs admin tokens, seals secrets.")
-    admin_email: str | None = None
-    admin_password: SecretStr | None = None
+    redis_url: str | None = Field(
+        None, description="redis://… for rate limits shared by several machines."
+    )
+    broker_url: str | None = Field(
+        None, description="amqp://… (RabbitMQ); checked by /readyz, used by the event bus."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Master secret (32+ characters): signs admin tokens, seals project "
+        "signing keys. Required outside --dev.",
+    )
+    admin_email: str | None = Field(
+        None, description="With admin_password: the first administrator, created at start."
+    )
+    admin_password: SecretStr | None = Field(
+        None, description="Password of that first administrator (12 characters or more)."
+    )
     server: ServerSettings = Field(default_factory=ServerSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)

@@ -29,6 +29,7 @@ PoolListener = Callable[[str, int], None]
 class EngineOptions:
     sqlite_busy_timeout_ms: int = 5000
     sqlite_readers: int = 4
+    sqlite_synchronous: str = "full"
     pg_pool_size: int = 10
     pg_max_overflow: int = 10
     echo: bool = False
@@ -98,7 +99,7 @@ def sqlite_engines(
         url, pool_size=options.sqlite_readers, max_overflow=0, echo=options.echo
     )
     for engine, begin in ((writer, "BEGIN IMMEDIATE"), (reader, "BEGIN")):
-        _configure_sqlite(engine, options.sqlite_busy_timeout_ms, begin)
+        _configure_sqlite(engine, options, begin)
         if listener is not None:
             observe_pool(engine, label, listener)
     return writer, reader
@@ -119,15 +120,17 @@ def postgres_engine(
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, begin_sql: str) -> None:
+def _configure_sqlite(engine: AsyncEngine, options: EngineOptions, begin_sql: str) -> None:
+    synchronous = "FULL" if options.sqlite_synchronous == "full" else "NORMAL"
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide where transactions begin (see "begin" below).
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute(f"PRAGMA busy_timeout = {int(options.sqlite_busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
