@@ -216,5 +216,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 def create_app_from_env() -> FastAPI:
     """Factory for uvicorn's worker processes: settings from the environment."""
     settings = Settings()
-    configure_logging(settings.log)
+    configure_logging(settings.log, settings.dev)
     return create_app(settings)

@@ -42,7 +42,7 @@ class ServerSettings(BaseModel):
 class HttpSettings(BaseModel):
     cors_origins: list[str] = Field(
         default_factory=lambda: ["*"],
-        description="Origins allowed by CORS (JSON list); [\"*\"] allows any, as API keys, "
+        description='Origins allowed by CORS (JSON list); ["*"] allows any, as API keys, '
         "not cookies, authorise requests.",
     )
     max_body_bytes: int = Field(
@@ -99,7 +99,11 @@ class LogSettings(BaseModel):
     level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Lowest level logged."
     )
-    json_format: bool = Field(True, description="JSON lines; false prints for humans.")
+    json_format: bool | None = Field(
+        None,
+        description="JSON lines (true) or text for humans (false); default: text with "
+        "--dev, JSON otherwise.",
+    )
 
 
 class AdminSettings(BaseModel):

@@ -48,7 +48,7 @@ def serve(
         config=config,
     )
     settings = load_settings()
-    configure_logging(settings.log)
+    configure_logging(settings.log, settings.dev)
 
     async def prepare(services: Services) -> list[ApiKey]:
         return await services.platform.projects.list_keys(DEFAULT_PROJECT)
@@ -71,6 +71,7 @@ def serve(
         http="httptools",
         lifespan="on",
         access_log=False,
+        log_config=None,  # uvicorn's records go through apprun's handler
         log_level=settings.log.level,
         timeout_graceful_shutdown=10,
     )
@@ -86,15 +87,16 @@ def _prepare_multiprocess_metrics(directory: Path) -> None:
 def _print_banner(settings: Settings, keys: list[ApiKey]) -> None:
     base = f"http://{settings.server.host}:{settings.server.port}"
     console.print("\n[bold green]apprun is starting[/bold green] (development mode)\n")
-    console.print(f"         API URL: {base}")
-    console.print(f"     Console URL: {base}/_/ (the web console is not in this build yet)")
-    console.print(f"        Data dir: {settings.data_dir.resolve()}")
+    console.print(f"         API URL: {base}", soft_wrap=True)
+    console.print(f"     Console URL: {base}/_/ (not in this build yet)", soft_wrap=True)
+    console.print(f"        Data dir: {settings.data_dir.resolve()}", soft_wrap=True)
     for key in keys:
         label = f"{key.name} key"
         console.print(f"{label:>16}: {key.key}", soft_wrap=True)
     if not settings.admin_email:
         console.print(
             "\nNo administrator yet? Create one with: "
-            "[bold].venv/bin/apprun admin create you@example.com[/bold]"
+            "[bold].venv/bin/apprun admin create you@example.com[/bold]",
+            soft_wrap=True,
         )
     console.print()

@@ -10,11 +10,12 @@ import structlog
 from apprun.config import LogSettings
 
 
-def configure_logging(settings: LogSettings) -> None:
+def configure_logging(settings: LogSettings, dev: bool) -> None:
     """Route stdlib and structlog records through one renderer at the configured level."""
+    json_format = settings.json_format if settings.json_format is not None else not dev
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
-        if settings.json_format
+        if json_format
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     shared: list[structlog.types.Processor] = [
@@ -42,3 +43,7 @@ def configure_logging(settings: LogSettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level.upper())
+    # Migration chatter only when debugging.
+    logging.getLogger("alembic").setLevel(
+        logging.DEBUG if settings.level == "debug" else logging.WARNING
+    )
