@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import anyio
 from fastapi import APIRouter
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from apprun.http.metrics import Metrics
@@ -15,28 +17,41 @@ Check = Callable[[], Awaitable[None]]
 CHECK_TIMEOUT_SECONDS = 3.0
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str]
+    failing: list[str] = []
+
+
 def build_health_router(checks: dict[str, Check], metrics: Metrics) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
-    async def healthz() -> JsonResponse:
+    async def healthz() -> Health:
         """The process is alive and serving."""
-        return JsonResponse({"status": "ok"})
+        return Health(status="ok")
 
-    @router.get("/readyz")
+    @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
     async def readyz() -> JsonResponse:
         """Every configured backend answers; 503 names those that do not."""
         results = {name: await _run(check) for name, check in checks.items()}
-        failing = {name: error for name, error in results.items() if error is not None}
-        body: dict[str, object] = {
-            "status": "unavailable" if failing else "ok",
-            "checks": {name: error or "ok" for name, error in results.items()},
-        }
-        if failing:
-            body["failing"] = sorted(failing)
-        return JsonResponse(body, status_code=503 if failing else 200)
+        failing = sorted(name for name, error in results.items() if error is not None)
+        body = Readiness(
+            status="unavailable" if failing else "ok",
+            checks={name: error or "ok" for name, error in results.items()},
+            failing=failing,
+        )
+        return JsonResponse(body.model_dump(), status_code=503 if failing else 200)
 
-    @router.get("/metrics", response_class=Response)
+    @router.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics_endpoint() -> Response:
         """Prometheus exposition of the whole server (all worker processes)."""
         body = await anyio.to_thread.run_sync(metrics.render)

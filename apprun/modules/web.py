@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Request
-from starlette.responses import Response
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.responses import JSONResponse
 
 from apprun.core.context import RequestContext
 from apprun.core.errors import Forbidden, Unauthorized
 
 
-class JsonResponse(Response):
-    """JSON rendered by orjson (datetimes as RFC 3339, UUIDs, dataclasses, pydantic dumps)."""
+class JsonResponse(JSONResponse):
+    """JSON rendered by orjson (datetimes as RFC 3339, UUIDs, dataclasses, pydantic dumps).
 
-    media_type = "application/json"
+    A ``JSONResponse`` subclass, so that FastAPI documents the routes' response models.
+    """
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_UTC_Z, default=_default)
@@ -28,7 +30,25 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def request_context(request: Request) -> RequestContext:
+# Declared for the OpenAPI document (security schemes); the pipeline reads the headers itself.
+_api_key = APIKeyHeader(
+    name="apikey",
+    auto_error=False,
+    scheme_name="apikey",
+    description="The project's anon or service_role key.",
+)
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A project key, or a platform administrator's token.",
+)
+
+
+def request_context(
+    request: Request,
+    _key: Annotated[str | None, Security(_api_key)] = None,
+    _token: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+) -> RequestContext:
     ctx = getattr(request.state, "ctx", None)
     if not isinstance(ctx, RequestContext):  # a route outside the pipeline asked for one
         raise RuntimeError("the request pipeline did not set a RequestContext")

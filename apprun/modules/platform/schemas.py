@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-SLUG = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+SLUG_BODY = r"[a-z][a-z0-9]*(-[a-z0-9]+)*"
+SLUG = f"^{SLUG_BODY}$"
 KeyName = Literal["anon", "service_role"]
 KEY_NAMES: tuple[KeyName, ...] = ("anon", "service_role")
 
 
 class Strict(BaseModel):
+    """Input models: unknown fields are errors, and no text may hold a NUL character
+    (PostgreSQL cannot store one, and no legitimate input needs it)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class TokenRequest(Strict):
@@ -88,7 +100,9 @@ class AuditQuery(Strict):
     project_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-    before: int | None = Field(None, ge=1, description="Cursor: entries with seq below this.")
+    before: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="Cursor: entries with seq below this."
+    )
     limit: int = Field(100, ge=1, le=1000)
 
 
@@ -103,13 +117,33 @@ class AuditVerification(BaseModel):
     problems: list[str]
 
 
+MAX_METADATA_BYTES = 16 * 1024
+
+
+def _bounded_json(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        size = len(orjson.dumps(value))
+    except (TypeError, orjson.JSONEncodeError):
+        raise ValueError("must be JSON whose integers fit in 64 bits") from None
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes as JSON")
+    return value
+
+
+BoundedJson = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
+
+
 class ProjectSettings(Strict):
     site_url: str | None = Field(None, max_length=2048)
     jwt_expiry_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: BoundedJson = Field(default_factory=dict)
 
 
 class ProjectSettingsPatch(Strict):
+    """A merge patch: keys given are set, keys given as null go back to their default."""
+
     site_url: str | None = Field(None, max_length=2048)
     jwt_expiry_seconds: int | None = Field(None, ge=60, le=7 * 24 * 3600)
-    metadata: dict[str, Any] | None = None
+    metadata: BoundedJson | None = None

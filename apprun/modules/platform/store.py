@@ -189,6 +189,11 @@ async def select_settings(conn: AsyncConnection) -> dict[str, str]:
     return {row.key: row.value for row in result}
 
 
+async def delete_settings(conn: AsyncConnection, keys: Sequence[str]) -> None:
+    if keys:
+        await conn.execute(sa.delete(project_settings).where(project_settings.c.key.in_(keys)))
+
+
 async def upsert_settings(conn: AsyncConnection, values: dict[str, str], when: datetime) -> None:
     for key, value in values.items():
         updated = await conn.execute(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
+import sqlalchemy as sa
 
+from apprun.app import create_app
 from apprun.core.clock import ManualClock
 from apprun.core.context import RequestContext
 from apprun.modules.platform import AdminCreate
+from apprun.modules.platform.tables import platform_admins
 from apprun.testing import ScenarioEnv
+from apprun.testing.databases import TestDatabase
 from apprun.testing.scenario import ADMIN_EMAIL, ADMIN_PASSWORD
 
 pytestmark = pytest.mark.anyio
@@ -105,3 +110,23 @@ async def test_admins_are_unique_and_need_a_long_password(env: ScenarioEnv) -> N
         )
     with pytest.raises(ValueError, match="at least 12"):
         AdminCreate(email="new@example.com", password="short")
+
+
+async def test_first_admin_comes_from_settings_only_once(database: TestDatabase) -> None:
+    configured = {"admin_email": "first@example.com", "admin_password": "another long password"}
+    app = create_app(database.settings(**configured))
+    async with app.state.services.tenancy.control.tx() as conn:
+        await conn.execute(sa.delete(platform_admins))  # as on a fresh install
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.post(
+                TOKEN, json={"email": "first@example.com", "password": "another long password"}
+            )
+    assert response.status_code == 200
+    again = create_app(
+        database.settings(admin_email="second@example.com", admin_password="yet another password")
+    )
+    async with again.router.lifespan_context(again):
+        # An administrator exists: the configured one is not added.
+        assert await again.state.services.platform.admins.count_admins() == 1

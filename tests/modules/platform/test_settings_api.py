@@ -107,3 +107,35 @@ async def test_a_rejected_update_changes_nothing(env: ScenarioEnv) -> None:
     assert bad.status_code == 422
     current = (await env.client.get("/admin/v1/settings", headers=service)).json()
     assert current["site_url"] == "https://a"
+
+
+async def test_null_resets_a_setting_to_its_default(env: ScenarioEnv) -> None:
+    service = await env.key_headers("default", "service_role")
+    await env.client.patch(
+        "/admin/v1/settings",
+        headers=service,
+        json={"site_url": "https://a", "jwt_expiry_seconds": 900},
+    )
+    reset = await env.client.patch(
+        "/admin/v1/settings", headers=service, json={"jwt_expiry_seconds": None, "metadata": None}
+    )
+    assert reset.status_code == 200
+    assert reset.json() == {"site_url": "https://a", "jwt_expiry_seconds": 3600, "metadata": {}}
+    again = (await env.client.get("/admin/v1/settings", headers=service)).json()
+    assert again == reset.json()
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [{"big": 2**64}, {"blob": "x" * 20000}],
+    ids=["integer beyond 64 bits", "too large"],
+)
+async def test_metadata_is_bounded(env: ScenarioEnv, metadata: dict[str, object]) -> None:
+    service = await env.key_headers("default", "service_role")
+    response = await env.client.patch(
+        "/admin/v1/settings", headers=service, json={"metadata": metadata}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["fields"][0]["field"] == "metadata"
+    current = await env.client.get("/admin/v1/settings", headers=service)
+    assert current.json()["metadata"] == {}

@@ -28,6 +28,7 @@ from apprun.modules.platform.errors import (
 )
 from apprun.modules.platform.schemas import (
     KEY_NAMES,
+    SLUG_BODY,
     ApiKey,
     KeyName,
     Project,
@@ -41,6 +42,8 @@ from apprun.modules.platform.service.audit import AuditLog
 DEFAULT_PROJECT = "default"
 KEY_LIFETIME_SECONDS = 10 * 365 * 24 * 3600  # as Supabase's keys: long-lived, revoked by rotation
 ISSUER = "apprun"
+VALID_ID = re.compile(SLUG_BODY)
+MAX_ID_LENGTH = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,18 +78,21 @@ class ProjectService:
             rows = await store.select_projects(conn)
         return [Project.model_validate(dict(row)) for row in rows]
 
-    async def get_project(self, project_id: str) -> Project:
+    async def _project_row(self, project_id: str) -> Any:
+        # An id that cannot exist is not looked up (nor echoed back if it is garbage).
+        if len(project_id) > MAX_ID_LENGTH or not VALID_ID.fullmatch(project_id):
+            raise ProjectNotFound()
         async with self._tenancy.control.read() as conn:
             row = await store.select_project(conn, project_id)
         if row is None:
             raise ProjectNotFound(details={"project": project_id})
-        return Project.model_validate(dict(row))
+        return row
+
+    async def get_project(self, project_id: str) -> Project:
+        return Project.model_validate(dict(await self._project_row(project_id)))
 
     async def placement(self, project_id: str) -> Placement:
-        async with self._tenancy.control.read() as conn:
-            row = await store.select_project(conn, project_id)
-        if row is None:
-            raise ProjectNotFound(details={"project": project_id})
+        row = await self._project_row(project_id)
         return Placement(row["id"], row["uid"], row["cluster"])
 
     async def create_project(self, ctx: RequestContext, data: ProjectCreate) -> Project:
@@ -139,6 +145,7 @@ class ProjectService:
     async def update_project(
         self, ctx: RequestContext, project_id: str, data: ProjectUpdate
     ) -> Project:
+        await self._project_row(project_id)
         async with self._tenancy.control.tx() as conn:
             changed = await store.update_project(
                 conn, project_id, {"name": data.name, "updated_at": self._clock.now()}
@@ -191,10 +198,8 @@ class ProjectService:
         return unseal(self._seal_key, sealed, project_id.encode())
 
     async def list_keys(self, project_id: str) -> list[ApiKey]:
+        project = await self._project_row(project_id)
         async with self._tenancy.control.read() as conn:
-            project = await store.select_project(conn, project_id)
-            if project is None:
-                raise ProjectNotFound(details={"project": project_id})
             rows = await store.select_active_keys(conn, project_id)
         secret = self._signing_key(project_id, project["signing_secret"])
         return [self._render_key(row, secret) for row in rows]
@@ -215,9 +220,8 @@ class ProjectService:
     ) -> list[ApiKey]:
         """Revoke the project's current keys of these names and issue new ones."""
         unique = sorted(set(names))
+        await self._project_row(project_id)
         async with self._tenancy.control.tx() as conn:
-            if await store.select_project(conn, project_id) is None:
-                raise ProjectNotFound(details={"project": project_id})
             await store.revoke_keys(conn, project_id, unique, self._clock.now())
             for name in unique:
                 await store.insert_key(conn, self._new_key_row(project_id, name))
@@ -274,14 +278,18 @@ class ProjectService:
     async def update_settings(
         self, ctx: RequestContext, patch: ProjectSettingsPatch
     ) -> ProjectSettings:
+        """Merge-patch (RFC 7396): given keys are set, keys given as null go back to default."""
         changes = patch.model_dump(exclude_unset=True)
-        current = await self.get_settings(ctx)
-        merged = ProjectSettings.model_validate(current.model_dump() | changes)
+        updates = {k: v for k, v in changes.items() if v is not None}
+        resets = sorted(k for k, v in changes.items() if v is None)
+        current = (await self.get_settings(ctx)).model_dump(exclude=set(resets))
+        merged = ProjectSettings.model_validate(current | updates)
         db = self._tenancy.project_db(await self.placement(ctx.project))
         async with db.tx() as conn:
             await store.upsert_settings(
-                conn, {k: json.dumps(v) for k, v in changes.items()}, self._clock.now()
+                conn, {k: json.dumps(v) for k, v in updates.items()}, self._clock.now()
             )
+            await store.delete_settings(conn, resets)
         await self._audit.record(ctx, "project.settings_updated", ctx.project, keys=sorted(changes))
         await self._hooks.emit(
             hooks.SETTINGS_UPDATED, hooks.ProjectChanged(ctx.project), project=ctx.project
