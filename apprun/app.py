@@ -31,6 +31,7 @@ from apprun.http.metrics import Metrics
 from apprun.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from apprun.http.pipeline import PipelineMiddleware, enforce_pipeline
 from apprun.modules import platform
+from apprun.modules.data import DataService
 from apprun.modules.web import JsonResponse
 
 CORS_ALLOW_HEADERS = [
@@ -76,6 +77,7 @@ class Services:
     limiter: RateLimiter
     metrics: Metrics
     platform: platform.PlatformService
+    data: DataService
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -111,7 +113,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         login_per_minute=settings.rate_limit.login_per_minute,
     )
     platform.register_actions(actions, service)
-    return Services(settings, tenancy, hooks, actions, clock, limiter, metrics, service)
+    data = DataService(tenancy, hooks, clock, service.placement, service.audit.record)
+    return Services(settings, tenancy, hooks, actions, clock, limiter, metrics, service, data)
 
 
 def build_limiter(settings: Settings) -> RateLimiter:
@@ -187,6 +190,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(build_health_router(readiness_checks(services), services.metrics))
     app.include_router(platform.build_router(services.platform, services.actions))
+    for router in services.data.routers():
+        app.include_router(router)
 
     # Added innermost first: Observability → CORS → BodyLimit → Pipeline → routes.
     app.add_middleware(

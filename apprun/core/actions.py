@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from apprun.core.context import RequestContext
 from apprun.core.errors import ActionInputInvalid, ActionNotFound
+from apprun.core.models import field_errors
 
 ActionHandler = Callable[[RequestContext, Any], Awaitable[BaseModel | list[Any] | None]]
 
@@ -68,13 +69,9 @@ class Actions:
             data = action.input_model.model_validate(payload)
         except ValidationError as exc:
             raise ActionInputInvalid(
-                details={"action": name, "errors": _field_errors(exc)}
+                details={"action": name, "errors": field_errors(exc)}
             ) from None
         result = await action.handler(ctx, data)
         if isinstance(result, BaseModel):
             return result.model_dump(mode="json")
         return result
-
-
-def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]

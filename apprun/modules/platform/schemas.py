@@ -6,26 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, EmailStr, Field
+
+from apprun.core.models import Strict
 
 SLUG_BODY = r"[a-z][a-z0-9]*(-[a-z0-9]+)*"
 SLUG = f"^{SLUG_BODY}$"
 KeyName = Literal["anon", "service_role"]
 KEY_NAMES: tuple[KeyName, ...] = ("anon", "service_role")
-
-
-class Strict(BaseModel):
-    """Input models: unknown fields are errors, and no text may hold a NUL character
-    (PostgreSQL cannot store one, and no legitimate input needs it)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
 
 
 class TokenRequest(Strict):

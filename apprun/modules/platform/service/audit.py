@@ -75,11 +75,17 @@ class AuditLog:
         await store.append_audit(conn, entry)
 
     async def record(
-        self, ctx: RequestContext, action: str, target: str | None = None, **details: Any
+        self,
+        ctx: RequestContext,
+        action: str,
+        target: str | None = None,
+        *,
+        project_id: str | None = None,
+        **details: Any,
     ) -> None:
         """Append an entry in a transaction of its own."""
         async with self._tenancy.control.tx() as conn:
-            await self.append(conn, ctx, action, target, details)
+            await self.append(conn, ctx, action, target, details, project_id=project_id)
 
     async def query(self, query: AuditQuery) -> AuditPage:
         filters = query.model_dump(exclude={"before", "limit"})

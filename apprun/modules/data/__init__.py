@@ -1,0 +1,34 @@
+"""The data module: collections (real tables with migrations) and the REST API.
+
+Other layers use only what this facade exports.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from apprun.core.clock import Clock
+from apprun.core.hooks import Hooks
+from apprun.core.tenancy import Tenancy
+from apprun.modules.data.collections import AuditRecord, CollectionService, PlacementOf
+from apprun.modules.data.routes.admin import build_admin_router
+from apprun.modules.data.schemas import Collection, CollectionSpec
+
+__all__ = ["Collection", "CollectionSpec", "DataService"]
+
+
+class DataService:
+    """Facade of the data module."""
+
+    def __init__(
+        self,
+        tenancy: Tenancy,
+        hooks: Hooks,
+        clock: Clock,
+        placement_of: PlacementOf,
+        audit: AuditRecord,
+    ) -> None:
+        self.collections = CollectionService(tenancy, hooks, clock, placement_of, audit)
+
+    def routers(self) -> list[APIRouter]:
+        return [build_admin_router(self.collections)]

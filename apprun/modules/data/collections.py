@@ -1,0 +1,262 @@
+"""Use cases on collections: create, change, drop, each one migration of the project's
+database, recorded in its history and in the audit log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from apprun.core.clock import Clock
+from apprun.core.context import RequestContext
+from apprun.core.db import Database
+from apprun.core.hooks import Hooks
+from apprun.core.models import field_errors
+from apprun.core.tenancy import Placement, Tenancy
+from apprun.modules.data import ddl, hooks, store
+from apprun.modules.data.alter import plan_alter
+from apprun.modules.data.errors import (
+    CollectionExists,
+    CollectionInUse,
+    CollectionNotFound,
+    DestructiveChange,
+    InvalidSchema,
+    MigrationFailed,
+)
+from apprun.modules.data.schemas import (
+    Collection,
+    CollectionPatch,
+    CollectionSpec,
+    Migration,
+    MigrationPlan,
+    PlanStep,
+)
+
+PlacementOf = Callable[[str], Awaitable[Placement]]
+AuditRecord = Callable[..., Awaitable[None]]
+
+
+class CollectionService:
+    def __init__(
+        self,
+        tenancy: Tenancy,
+        hooks_bus: Hooks,
+        clock: Clock,
+        placement_of: PlacementOf,
+        audit: AuditRecord,
+    ) -> None:
+        self._tenancy = tenancy
+        self._hooks = hooks_bus
+        self._clock = clock
+        self._placement_of = placement_of
+        self._audit = audit
+
+    async def database(self, ctx: RequestContext) -> Database:
+        placement = ctx.placement or await self._placement_of(ctx.project)
+        return self._tenancy.project_db(placement)
+
+    async def list_collections(self, ctx: RequestContext) -> list[Collection]:
+        async with (await self.database(ctx)).read() as conn:
+            rows = await store.select_collections(conn)
+        return [_collection(row) for row in rows]
+
+    async def get_collection(self, ctx: RequestContext, name: str) -> Collection:
+        async with (await self.database(ctx)).read() as conn:
+            row = await store.select_collection(conn, name)
+        if row is None:
+            raise CollectionNotFound(details={"collection": name})
+        return _collection(row)
+
+    async def spec(self, ctx: RequestContext, name: str) -> CollectionSpec:
+        """The definition of one collection (what REST requests are checked against)."""
+        collection = await self.get_collection(ctx, name)
+        return CollectionSpec.model_validate(
+            collection.model_dump(include={"name", "fields", "indexes", "policies"})
+        )
+
+    async def create_collection(
+        self, ctx: RequestContext, spec: CollectionSpec, dry_run: bool
+    ) -> MigrationPlan:
+        db = await self.database(ctx)
+        async with db.read() as conn:
+            if await store.select_collection(conn, spec.name) is not None:
+                raise CollectionExists(details={"collection": spec.name})
+            known = {row["name"] for row in await store.select_collections(conn)}
+        _check_relations(spec, known | {spec.name})
+        plan = ddl.plan_create(spec)
+        return await self._migrate(ctx, db, "create", None, spec, plan, dry_run)
+
+    async def update_collection(
+        self, ctx: RequestContext, name: str, patch: CollectionPatch, *, dry_run: bool
+    ) -> MigrationPlan:
+        """Apply a patch: one migration, refused without ``confirm`` when it drops data."""
+        db = await self.database(ctx)
+        old = await self.spec(ctx, name)
+        changes = patch.model_dump(exclude_unset=True, exclude={"confirm"})
+        try:
+            spec = CollectionSpec.model_validate(old.model_dump() | changes)
+        except ValidationError as exc:
+            raise InvalidSchema(details={"fields": field_errors(exc)}) from None
+        async with db.read() as conn:
+            known = {row["name"] for row in await store.select_collections(conn)}
+        if spec.name != name and spec.name in known:
+            raise CollectionExists(details={"collection": spec.name})
+        _check_relations(spec, (known - {name}) | {spec.name})
+        try:
+            plan = plan_alter(old, spec, db.dialect)
+        except ddl.UnsupportedChange as exc:
+            raise InvalidSchema(str(exc), details={"collection": name}) from None
+        if plan.destructive and not (patch.confirm or dry_run):
+            raise DestructiveChange(details=_drops(plan))
+        return await self._migrate(ctx, db, "alter", old, spec, plan, dry_run)
+
+    async def delete_collection(
+        self, ctx: RequestContext, name: str, *, confirm: bool, dry_run: bool
+    ) -> MigrationPlan:
+        db = await self.database(ctx)
+        old = await self.spec(ctx, name)
+        async with db.read() as conn:
+            others = [
+                CollectionSpec.model_validate_json(row["spec"])
+                for row in await store.select_collections(conn)
+                if row["name"] != name
+            ]
+        users = sorted(o.name for o in others if any(f.collection == name for f in o.fields))
+        if users:
+            raise CollectionInUse(details={"collection": name, "used_by": users})
+        plan = ddl.plan_drop(old)
+        if not (confirm or dry_run):
+            raise DestructiveChange(details=_drops(plan))
+        return await self._migrate(ctx, db, "drop", old, None, plan, dry_run)
+
+    async def migrations(
+        self, ctx: RequestContext, collection: str | None, limit: int
+    ) -> list[Migration]:
+        async with (await self.database(ctx)).read() as conn:
+            rows = await store.select_migrations(conn, collection, limit)
+        return [
+            Migration.model_validate(
+                {**row, "summary": json.loads(row["summary"]), "ddl": json.loads(row["ddl"])}
+            )
+            for row in rows
+        ]
+
+    async def _migrate(
+        self,
+        ctx: RequestContext,
+        db: Database,
+        action: str,
+        before: CollectionSpec | None,
+        after: CollectionSpec | None,
+        plan: ddl.Plan,
+        dry_run: bool,
+    ) -> MigrationPlan:
+        statements = ddl.render(plan, db.dialect)
+        result = MigrationPlan(
+            collection=plan.collection,
+            steps=[
+                PlanStep(action=s.action, description=s.description, destructive=s.destructive)
+                for s in plan.steps
+            ],
+            ddl=statements,
+            destructive=plan.destructive,
+            applied=not dry_run,
+        )
+        if dry_run:
+            return result
+        now = self._clock.now()
+        try:
+            async with db.tx() as conn:
+                await conn.run_sync(lambda sync: ddl.apply(plan, sync, db.schema))
+                await _record_catalog(conn, action, before, after, now)
+                await store.insert_migration(
+                    conn,
+                    {
+                        "collection": plan.collection,
+                        "action": action,
+                        "summary": json.dumps([s.description for s in plan.steps]),
+                        "ddl": json.dumps(statements),
+                        "spec_before": before.model_dump_json() if before else None,
+                        "spec_after": after.model_dump_json() if after else None,
+                        "actor": ctx.principal.actor,
+                        "applied_at": now,
+                    },
+                )
+        except (IntegrityError, DBAPIError) as exc:
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0][:500]
+            raise MigrationFailed(
+                details={"collection": plan.collection, "reason": reason}
+            ) from None
+        await self._audit(
+            ctx,
+            f"data.collection_{action}",
+            plan.collection,
+            project_id=ctx.project,
+            steps=len(plan.steps),
+        )
+        name = {
+            "create": hooks.COLLECTION_CREATED,
+            "alter": hooks.COLLECTION_UPDATED,
+            "drop": hooks.COLLECTION_DELETED,
+        }[action]
+        await self._hooks.emit(
+            name, hooks.CollectionChanged(ctx.project, plan.collection), project=ctx.project
+        )
+        return result
+
+
+async def _record_catalog(
+    conn: AsyncConnection,
+    action: str,
+    before: CollectionSpec | None,
+    after: CollectionSpec | None,
+    now: Any,
+) -> None:
+    if action == "create" and after is not None:
+        await store.insert_collection(conn, after.name, _stored(after), now)
+    elif action == "alter" and before is not None and after is not None:
+        await store.update_collection(conn, before.name, after.name, _stored(after), now)
+    elif before is not None:
+        await store.delete_collection(conn, before.name)
+
+
+def _stored(spec: CollectionSpec) -> str:
+    # Renames are instructions for one migration, not part of the definition.
+    clean = spec.model_copy(
+        update={
+            "fields": [f.model_copy(update={"renamed_from": None}) for f in spec.fields],
+        }
+    )
+    return clean.model_dump_json()
+
+
+def _check_relations(spec: CollectionSpec, known: set[str]) -> None:
+    for field in spec.fields:
+        if field.collection is None or field.collection in known:
+            continue
+        reason = (
+            "relations to auth.users arrive with the auth module"
+            if field.collection == "auth.users"
+            else f"no collection is named {field.collection!r}"
+        )
+        raise InvalidSchema(details={"field": f"fields.{field.name}.collection", "reason": reason})
+
+
+def _drops(plan: ddl.Plan) -> dict[str, Any]:
+    return {"drops": [s.description for s in plan.steps if s.destructive]}
+
+
+def _collection(row: Any) -> Collection:
+    spec = json.loads(row["spec"])
+    return Collection.model_validate(
+        {
+            **spec,
+            "version": row["version"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        }
+    )
