@@ -113,7 +113,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         login_per_minute=settings.rate_limit.login_per_minute,
     )
     platform.register_actions(actions, service)
-    data = DataService(tenancy, hooks, clock, service.placement, service.audit.record)
+    data = DataService(
+        tenancy,
+        hooks,
+        clock,
+        service.placement,
+        service.audit.record,
+        max_rows=settings.data.max_rows,
+    )
     return Services(settings, tenancy, hooks, actions, clock, limiter, metrics, service, data)
 
 

@@ -106,6 +106,12 @@ class LogSettings(BaseModel):
     )
 
 
+class DataSettings(BaseModel):
+    max_rows: int = Field(
+        1000, ge=1, le=1_000_000, description="Most rows one /rest/v1 read returns."
+    )
+
+
 class AdminSettings(BaseModel):
     token_ttl_seconds: int = Field(
         3600, ge=60, le=7 * 24 * 3600, description="Lifetime of a platform admin's token."
@@ -153,6 +159,7 @@ class Settings(BaseSettings):
     db: DbSettings = Field(default_factory=DbSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
 
     @field_validator("clusters")
     @classmethod

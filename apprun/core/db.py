@@ -132,6 +132,8 @@ def _configure_sqlite(engine: AsyncEngine, options: EngineOptions, begin_sql: st
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # LIKE is case-sensitive on PostgreSQL; ILIKE compiles to lower() LIKE lower().
+        cursor.execute("PRAGMA case_sensitive_like = ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -26,7 +26,13 @@ def request_id_of(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
-def render_error(error: AppError, request_id: str | None) -> JsonResponse:
+POSTGREST_PREFIX = "/rest/v1"
+
+
+def render_error(error: AppError, request_id: str | None, path: str = "") -> JsonResponse:
+    """The one rendering of errors: PostgREST's shape under /rest/v1, apprun's elsewhere."""
+    if path.startswith(POSTGREST_PREFIX):
+        return _render_postgrest(error)
     body = {
         "error": {
             "code": error.code,
@@ -36,6 +42,20 @@ def render_error(error: AppError, request_id: str | None) -> JsonResponse:
         }
     }
     return JsonResponse(body, status_code=error.status, headers=error.headers)
+
+
+def _render_postgrest(error: AppError) -> JsonResponse:
+    code = getattr(error, "pg_code", None) or getattr(error, "postgrest_code", None) or error.code
+    body = {
+        "code": code,
+        "message": error.detail_message,
+        "details": getattr(error, "pg_details", None),
+        "hint": getattr(error, "hint", None),
+    }
+    headers = {**error.headers, "Proxy-Status": f"PostgREST; error={code}"}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JsonResponse(body, status_code=error.status, headers=headers)
 
 
 def _field_errors(errors: Any) -> list[dict[str, Any]]:
@@ -48,16 +68,16 @@ def _field_errors(errors: Any) -> list[dict[str, Any]]:
 
 async def _app_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, AppError)
-    return render_error(exc, request_id_of(request))
+    return render_error(exc, request_id_of(request), request.url.path)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
-        return render_error(InvalidJson(), request_id_of(request))
+        return render_error(InvalidJson(), request_id_of(request), request.url.path)
     error = ValidationFailed(details={"fields": _field_errors(errors)})
-    return render_error(error, request_id_of(request))
+    return render_error(error, request_id_of(request), request.url.path)
 
 
 async def _http_error(request: Request, exc: Exception) -> JsonResponse:
@@ -71,13 +91,13 @@ async def _http_error(request: Request, exc: Exception) -> JsonResponse:
         error = BadRequest(str(exc.detail))
     else:
         error = AppError()
-    return render_error(error, request_id_of(request))
+    return render_error(error, request_id_of(request), request.url.path)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JsonResponse:
     request_id = request_id_of(request)
     log.error("unexpected error", exc_info=exc, extra={"request_id": request_id})
-    return render_error(AppError(), request_id)
+    return render_error(AppError(), request_id, request.url.path)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -136,6 +136,7 @@ async def _reject_too_large(scope: Scope, send: Send, max_bytes: int) -> None:
     response = render_error(
         PayloadTooLarge(details={"max_bytes": max_bytes}),
         scope.get("state", {}).get("request_id"),
+        scope.get("path", ""),
     )
     await response(scope, _empty_receive, send)
 

@@ -12,6 +12,8 @@ from apprun.core.hooks import Hooks
 from apprun.core.tenancy import Tenancy
 from apprun.modules.data.collections import AuditRecord, CollectionService, PlacementOf
 from apprun.modules.data.routes.admin import build_admin_router
+from apprun.modules.data.routes.rest import build_rest_router
+from apprun.modules.data.rows import RowService
 from apprun.modules.data.schemas import Collection, CollectionSpec
 
 __all__ = ["Collection", "CollectionSpec", "DataService"]
@@ -27,8 +29,11 @@ class DataService:
         clock: Clock,
         placement_of: PlacementOf,
         audit: AuditRecord,
+        *,
+        max_rows: int,
     ) -> None:
         self.collections = CollectionService(tenancy, hooks, clock, placement_of, audit)
+        self.rows = RowService(self.collections, hooks, clock, max_rows)
 
     def routers(self) -> list[APIRouter]:
-        return [build_admin_router(self.collections)]
+        return [build_admin_router(self.collections), build_rest_router(self.rows)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from apprun.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from apprun.core.errors import AppError, BadRequest, Conflict, Forbidden, NotFound
 
 
 class CollectionNotFound(NotFound):
@@ -47,3 +47,66 @@ class PolicyDenied(Forbidden):
     code = "data.policy_denied"
     message = "The collection's policy does not allow this."
     postgrest_code: ClassVar[str] = "42501"
+
+
+class RestError(AppError):
+    """An error of ``/rest/v1``, answered in PostgREST's shape ``{code, message, details,
+    hint}`` with ``postgrest_code`` as its code (a SQLSTATE like ``23505`` or ``PGRSTnnn``)."""
+
+    status = 400
+    code = "data.rest_error"
+    message = "The request cannot be served."
+    postgrest_code: ClassVar[str] = "PGRST100"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        pg_code: str | None = None,
+        details: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, details={"details": details, "hint": hint})
+        self.pg_code = pg_code or self.postgrest_code
+        self.pg_details = details
+        self.hint = hint
+
+
+class RestBadRequest(RestError):
+    code = "data.rest_bad_request"
+    message = "The request is not valid for this collection."
+
+
+class RestConflict(RestError):
+    status = 409
+    code = "data.rest_conflict"
+    message = "The write conflicts with a unique key or a relation."
+    postgrest_code = "23505"
+
+
+class RestNotAcceptable(RestError):
+    status = 406
+    code = "data.rest_not_acceptable"
+    message = "The result cannot be given in the requested form."
+    postgrest_code = "PGRST116"
+
+
+class RestRangeNotSatisfiable(RestError):
+    status = 416
+    code = "data.rest_range_not_satisfiable"
+    message = "Requested range not satisfiable."
+    postgrest_code = "PGRST103"
+
+
+class RestUnauthorized(RestError):
+    status = 401
+    code = "data.rest_permission_denied_anonymous"
+    message = "Permission denied."
+    postgrest_code = "42501"
+
+
+class RestForbidden(RestError):
+    status = 403
+    code = "data.rest_permission_denied"
+    message = "Permission denied."
+    postgrest_code = "42501"

@@ -1,0 +1,201 @@
+"""Compile the PostgREST AST (``apprun.lib.postgrest``) to SQLAlchemy expressions on a
+collection's table. Every value is coerced to the field's type and bound; names are only
+ever looked up among the collection's columns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from apprun.lib.postgrest.nodes import Filter, LogicTree, OrderTerm, SelectColumn, SelectItem
+from apprun.lib.postgrest.nodes import SelectStar as Star
+from apprun.modules.data.errors import RestBadRequest
+from apprun.modules.data.schemas import CollectionSpec, FieldSpec
+from apprun.modules.data.values import SYSTEM, from_text
+
+Compare = Callable[[ColumnElement[Any], Any], ColumnElement[bool]]
+COMPARE: dict[str, Compare] = {
+    "eq": lambda c, v: c == v,
+    "neq": lambda c, v: c != v,
+    "gt": lambda c, v: c > v,
+    "gte": lambda c, v: c >= v,
+    "lt": lambda c, v: c < v,
+    "lte": lambda c, v: c <= v,
+    "isdistinct": lambda c, v: c.is_distinct_from(v),
+}
+PATTERN = {"like", "ilike", "match", "imatch"}
+JSON_SETS = {"cs", "cd", "ov"}
+TEXTUAL = {"text", "varchar", "email", "url", "select"}
+
+
+class Columns:
+    """The columns of one collection, with their field definitions, for one request."""
+
+    def __init__(
+        self,
+        spec: CollectionSpec,
+        table: sa.Table,
+        visible: Callable[[str], bool],
+        dialect: str,
+    ) -> None:
+        self.spec = spec
+        self.table = table
+        self.visible = visible
+        self.dialect = dialect
+
+    def field(self, name: str) -> tuple[ColumnElement[Any], FieldSpec]:
+        spec = self.spec.field(name) or SYSTEM.get(name)
+        if spec is None or not self.visible(name):
+            raise RestBadRequest(
+                f"column {self.spec.name}.{name} does not exist",
+                pg_code="42703",
+                hint="Check the spelling, or the collection's fields in /admin/v1/collections.",
+            )
+        return self.table.c[name], spec
+
+
+def selected_columns(cols: Columns, items: Sequence[SelectItem]) -> list[ColumnElement[Any]]:
+    """The root ``select`` as labelled columns; embedding and JSON paths are not served yet."""
+    result: list[ColumnElement[Any]] = []
+    for item in items:
+        if isinstance(item, Star):
+            result.extend(c for c in cols.table.c if cols.visible(c.name))
+        elif isinstance(item, SelectColumn):
+            if item.json_path or item.aggregate or item.cast:
+                raise _unsupported("JSON paths, casts and aggregates in select")
+            column, _ = cols.field(item.name)
+            result.append(column.label(item.output_key))
+        else:
+            raise _unsupported(f"embedding ({item.target})")
+    return result
+
+
+def condition(cols: Columns, node: Filter | LogicTree) -> ColumnElement[bool]:
+    if isinstance(node, LogicTree):
+        parts = [condition(cols, child) for child in node.children]
+        joined = sa.and_(*parts) if node.operator == "and" else sa.or_(*parts)
+        return sa.not_(joined) if node.negated else joined
+    if node.json_path:
+        raise _unsupported("JSON paths in filters")
+    column, spec = cols.field(node.column)
+    expression = _operator(cols, column, spec, node)
+    return sa.not_(expression) if node.negated else expression
+
+
+def _operator(
+    cols: Columns, column: ColumnElement[Any], spec: FieldSpec, node: Filter
+) -> ColumnElement[bool]:
+    op, value = node.operator, node.value
+    if node.modifier is not None:
+        values = value if isinstance(value, tuple) else (value,)
+        parts = [_single(cols, column, spec, op, v) for v in values if v is not None]
+        return sa.or_(*parts) if node.modifier == "any" else sa.and_(*parts)
+    if op == "in":
+        items = value if isinstance(value, tuple) else (value,)
+        return column.in_([from_text(spec, v) for v in items if v is not None])
+    if op == "is":
+        return _is(column, str(value))
+    if op in JSON_SETS:
+        return _json_set(cols.dialect, column, spec, op, str(value))
+    if isinstance(value, tuple):
+        raise RestBadRequest(f'operator "{op}" takes one value', pg_code="PGRST100")
+    return _single(cols, column, spec, op, value)
+
+
+def _single(
+    cols: Columns, column: ColumnElement[Any], spec: FieldSpec, op: str, value: str
+) -> ColumnElement[bool]:
+    if op in COMPARE:
+        return COMPARE[op](column, from_text(spec, value))
+    if op not in PATTERN:
+        raise _unsupported(f'the operator "{op}"')
+    text = column if spec.type in TEXTUAL else sa.cast(column, sa.Text)
+    if op == "like":
+        return text.like(value.replace("*", "%"))
+    if op == "ilike":
+        return text.ilike(value.replace("*", "%"))
+    if op == "imatch" and cols.dialect != "postgresql":
+        # SQLite's REGEXP is Python's re.search, which ignores SQLAlchemy's flags argument.
+        return text.regexp_match("(?i)" + value)
+    return text.regexp_match(value, flags="i" if op == "imatch" else None)
+
+
+def _is(column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+    if value in ("null", "unknown"):
+        return column.is_(None)
+    if value == "not_null":
+        return column.is_not(None)
+    return column.is_(sa.true() if value == "true" else sa.false())
+
+
+def _json_set(
+    dialect: str, column: ColumnElement[Any], spec: FieldSpec, op: str, text: str
+) -> ColumnElement[bool]:
+    """``cs``/``cd``/``ov`` on JSON arrays of scalars, compared as text on both databases."""
+    if spec.type != "json":
+        raise _unsupported(f'"{op}" on a {spec.type} field (only json arrays)')
+    wanted = _array_items(text)
+    each = sa.func.jsonb_array_elements_text if dialect == "postgresql" else sa.func.json_each
+    elements = each(column).table_valued("value").alias("element")
+    element_text = sa.cast(elements.c.value, sa.Text)
+    if op == "cs":  # every wanted item is in the column
+        return (
+            sa.and_(
+                *[
+                    sa.exists(sa.select(1).select_from(elements).where(element_text == item))
+                    for item in wanted
+                ]
+            )
+            if wanted
+            else sa.true()
+        )
+    if op == "ov":
+        return sa.exists(sa.select(1).select_from(elements).where(element_text.in_(wanted)))
+    return ~sa.exists(sa.select(1).select_from(elements).where(element_text.not_in(wanted)))
+
+
+def _array_items(text: str) -> list[str]:
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except ValueError:
+            raise RestBadRequest(
+                f'invalid input syntax for type json: "{text}"', pg_code="22P02"
+            ) from None
+        return [
+            json.dumps(i)
+            if isinstance(i, dict | list)
+            else str(i).lower()
+            if isinstance(i, bool)
+            else str(i)
+            for i in items
+        ]
+    if text.startswith("{") and text.endswith("}"):
+        return [part.strip().strip('"') for part in text[1:-1].split(",") if part.strip()]
+    raise RestBadRequest(f'malformed array literal: "{text}"', pg_code="22P02")
+
+
+def order_by(cols: Columns, terms: Sequence[OrderTerm]) -> list[ColumnElement[Any]]:
+    clauses: list[ColumnElement[Any]] = []
+    for term in terms:
+        if term.embed is not None or term.json_path:
+            raise _unsupported("ordering by embeds or JSON paths")
+        column, _ = cols.field(term.column)
+        ordered = column.desc() if term.descending else column.asc()
+        # PostgreSQL's defaults, made explicit so SQLite orders the same way.
+        nulls = term.nulls or ("first" if term.descending else "last")
+        clauses.append(ordered.nulls_first() if nulls == "first" else ordered.nulls_last())
+    return clauses
+
+
+def _unsupported(what: str) -> RestBadRequest:
+    return RestBadRequest(
+        f"{what} is not supported yet",
+        pg_code="PGRST100",
+        hint="See docs/data.md for what /rest/v1 serves today.",
+    )

@@ -1,0 +1,277 @@
+"""Use cases of ``/rest/v1/{collection}``: read, insert, upsert, update and delete rows,
+each in one transaction, with hooks emitted after the commit.
+
+Access today: the project's service_role key and platform admins. Grants and policies for
+the anon and authenticated roles (RBAC + ABAC) come next; until then other callers are
+refused, which is also the default a new collection will have then.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from apprun.core.clock import Clock
+from apprun.core.context import RequestContext
+from apprun.core.db import Database
+from apprun.core.hooks import Hooks
+from apprun.core.ids import new_id
+from apprun.lib.postgrest.query import ApiRequest
+from apprun.modules.data import ddl, hooks, rowstore
+from apprun.modules.data.collections import CollectionService
+from apprun.modules.data.errors import (
+    RestBadRequest,
+    RestForbidden,
+    RestNotAcceptable,
+    RestUnauthorized,
+)
+from apprun.modules.data.restsql import Columns, condition, order_by, selected_columns
+from apprun.modules.data.schemas import CollectionSpec
+from apprun.modules.data.values import SYSTEM, from_json, to_json
+
+TABLE_CACHE = 256
+Row = dict[str, Any]
+
+
+@dataclass
+class ReadResult:
+    rows: list[Row]
+    offset: int
+    total: int | None
+
+
+@dataclass
+class WriteResult:
+    rows: list[Row] = field(default_factory=list)
+    inserted: int = 0
+
+
+class RowService:
+    def __init__(
+        self, collections: CollectionService, hooks_bus: Hooks, clock: Clock, max_rows: int
+    ) -> None:
+        self._collections = collections
+        self._hooks = hooks_bus
+        self._clock = clock
+        self._max_rows = max_rows
+        self._tables: OrderedDict[str, sa.Table] = OrderedDict()
+
+    async def _prepare(self, ctx: RequestContext, name: str) -> tuple[Database, Columns]:
+        if not ctx.principal.is_service:
+            error = (
+                RestUnauthorized
+                if not ctx.principal.key_verified or ctx.principal.role.value == "anon"
+                else RestForbidden
+            )
+            raise error(
+                f"permission denied for table {name}",
+                hint="No grant allows this role on the collection yet.",
+            )
+        spec = await self._collections.spec(ctx, name)
+        db = await self._collections.database(ctx)
+        return db, Columns(spec, self._table(spec), lambda _: True, db.dialect)
+
+    def _table(self, spec: CollectionSpec) -> sa.Table:
+        key = spec.model_dump_json()
+        table = self._tables.pop(key, None)
+        if table is None:
+            table = ddl.build_table(spec)
+        self._tables[key] = table
+        if len(self._tables) > TABLE_CACHE:
+            self._tables.popitem(last=False)
+        return table
+
+    async def select(self, ctx: RequestContext, name: str, req: ApiRequest) -> ReadResult:
+        db, cols = await self._prepare(ctx, name)
+        where = _where(cols, req)
+        offset, limit = self._window(req)
+        columns = selected_columns(cols, req.select)
+        async with db.read() as conn:
+            rows = await rowstore.select_rows(
+                conn, cols.table, columns, where, order_by(cols, req.order_at()), limit, offset
+            )
+            total = None
+            if req.preferences.count is not None:
+                total = await rowstore.count_rows(conn, cols.table, where)
+        return ReadResult([_out(row) for row in rows], offset, total)
+
+    def _window(self, req: ApiRequest) -> tuple[int, int]:
+        paging = req.paging_at()
+        offset = paging.offset or 0
+        limit = self._max_rows if paging.limit is None else min(paging.limit, self._max_rows)
+        if req.range is not None:
+            start, end = req.range
+            offset = max(offset, start) if paging.offset is None else offset + start
+            if end is not None:
+                limit = min(limit, end - start + 1)
+        return offset, limit
+
+    async def insert(
+        self, ctx: RequestContext, name: str, req: ApiRequest, body: Any, singular: bool
+    ) -> WriteResult:
+        db, cols = await self._prepare(ctx, name)
+        rows = self._rows_to_insert(cols.spec, req, body)
+        resolution = req.preferences.resolution
+        try:
+            async with db.tx() as conn:
+                if resolution is None:
+                    written = await rowstore.insert_rows(conn, cols.table, rows)
+                    inserted = len(written)
+                else:
+                    sent = _sent_keys(req, body)
+                    written, inserted = await self._upsert(conn, cols, req, rows, resolution, sent)
+                _check_singular(written, singular)
+        except DBAPIError as exc:
+            raise rowstore.database_error(exc, name) from None
+        for row in written:
+            await self._emit(ctx, hooks.ROW_INSERTED, name, None, row)
+        return WriteResult([_out(r) for r in written], inserted)
+
+    async def _upsert(
+        self,
+        conn: Any,
+        cols: Columns,
+        req: ApiRequest,
+        rows: list[Row],
+        resolution: Literal["merge-duplicates", "ignore-duplicates"],
+        sent: list[str],
+    ) -> tuple[list[Row], int]:
+        conflict = list(req.on_conflict or ("id",))
+        for column in conflict:
+            cols.field(column)
+        if conflict == ["id"]:
+            ids = [r["id"] for r in rows]
+            existing = await rowstore.select_for_write(conn, cols.table, cols.table.c.id.in_(ids))
+            known = {r["id"] for r in existing}
+        else:
+            known = set()
+        mode: Literal["merge", "ignore"] = "merge" if resolution == "merge-duplicates" else "ignore"
+        written = await rowstore.upsert_rows(conn, cols.table, rows, conflict, mode, sent)
+        inserted = (
+            sum(1 for r in written if r["id"] not in known) if conflict == ["id"] else len(written)
+        )
+        return written, inserted
+
+    def _rows_to_insert(self, spec: CollectionSpec, req: ApiRequest, body: Any) -> list[Row]:
+        items = body if isinstance(body, list) else [body]
+        if not items or not all(isinstance(i, dict) for i in items):
+            if isinstance(body, list) and not body:
+                return []
+            raise RestBadRequest("Empty or invalid json", pg_code="PGRST102")
+        keys = list(req.columns) if req.columns is not None else list(items[0])
+        if req.columns is None and any(list(i) != keys and set(i) != set(keys) for i in items):
+            raise RestBadRequest("All object keys must match", pg_code="PGRST102")
+        now = self._clock.now()
+        defaults = req.preferences.missing == "default" or req.columns is None
+        return [self._new_row(spec, item, keys, now, defaults) for item in items]
+
+    def _new_row(
+        self, spec: CollectionSpec, item: Row, keys: list[str], now: Any, defaults: bool
+    ) -> Row:
+        row: Row = {"id": new_id(), "created_at": now, "updated_at": now}
+        for key in keys:
+            field_spec = _writable(spec, key)
+            if key in item:
+                row[key] = from_json(field_spec, item[key])
+            elif not defaults:
+                row[key] = None
+            elif field_spec.default is not None:
+                row[key] = field_spec.default
+        for field_spec in spec.fields:  # defaults of fields the body does not mention
+            if field_spec.name not in row and field_spec.default is not None:
+                row[field_spec.name] = field_spec.default
+        return row
+
+    async def update(
+        self, ctx: RequestContext, name: str, req: ApiRequest, body: Any, singular: bool
+    ) -> WriteResult:
+        db, cols = await self._prepare(ctx, name)
+        if not isinstance(body, dict):
+            raise RestBadRequest("Empty or invalid json", pg_code="PGRST102")
+        values = {key: from_json(_writable(cols.spec, key), value) for key, value in body.items()}
+        values["updated_at"] = self._clock.now()
+        where = _where(cols, req, required=True)
+        try:
+            async with db.tx() as conn:
+                before = await rowstore.select_for_write(conn, cols.table, where)
+                after = await rowstore.update_rows(
+                    conn, cols.table, [r["id"] for r in before], values
+                )
+                _check_singular(after, singular)
+        except DBAPIError as exc:
+            raise rowstore.database_error(exc, name) from None
+        old = {r["id"]: r for r in before}
+        for row in after:
+            await self._emit(ctx, hooks.ROW_UPDATED, name, old.get(row["id"]), row)
+        return WriteResult([_out(r) for r in after])
+
+    async def delete(
+        self, ctx: RequestContext, name: str, req: ApiRequest, singular: bool
+    ) -> WriteResult:
+        db, cols = await self._prepare(ctx, name)
+        where = _where(cols, req, required=True)
+        try:
+            async with db.tx() as conn:
+                before = await rowstore.select_for_write(conn, cols.table, where)
+                _check_singular(before, singular)
+                await rowstore.delete_rows(conn, cols.table, [r["id"] for r in before])
+        except DBAPIError as exc:
+            raise rowstore.database_error(exc, name) from None
+        for row in before:
+            await self._emit(ctx, hooks.ROW_DELETED, name, row, None)
+        return WriteResult([_out(r) for r in before])
+
+    async def _emit(
+        self, ctx: RequestContext, hook: str, name: str, old: Row | None, new: Row | None
+    ) -> None:
+        payload = hooks.RowChanged(ctx.project, name, old and _out(old), new and _out(new))
+        await self._hooks.emit(hook, payload, project=ctx.project)
+
+
+def _where(cols: Columns, req: ApiRequest, *, required: bool = False) -> sa.ColumnElement[bool]:
+    conditions = req.conditions_at()
+    if required and not conditions:
+        raise RestBadRequest(
+            "A filter is required: this would change every row of the collection.",
+            pg_code="21000",
+            hint="Add a filter such as id=eq.<id>; to change every row, filter on a "
+            "column every row matches, such as id=not.is.null.",
+        )
+    return sa.and_(sa.true(), *[condition(cols, c) for c in conditions])
+
+
+def _sent_keys(req: ApiRequest, body: Any) -> list[str]:
+    """The columns the client sent: what a merge may overwrite (not the filled defaults)."""
+    if req.columns is not None:
+        return list(req.columns)
+    items = body if isinstance(body, list) else [body]
+    return list(dict.fromkeys(key for item in items for key in item))
+
+
+def _writable(spec: CollectionSpec, key: str) -> Any:
+    if key in ("created_at", "updated_at"):
+        raise RestBadRequest(f"{key} is set by the server", pg_code="PGRST204")
+    found = spec.field(key) or (SYSTEM["id"] if key == "id" else None)
+    if found is None:
+        raise RestBadRequest(
+            f"Could not find the '{key}' column of '{spec.name}' in the schema cache",
+            pg_code="PGRST204",
+        )
+    return found
+
+
+def _check_singular(rows: list[Row], singular: bool) -> None:
+    # Raised inside the transaction, so a write that was not exactly one row is undone.
+    if singular and len(rows) != 1:
+        raise RestNotAcceptable(
+            "Cannot coerce the result to a single JSON object",
+            details=f"The result contains {len(rows)} rows",
+        )
+
+
+def _out(row: Row) -> Row:
+    return {key: to_json(value) for key, value in row.items()}
