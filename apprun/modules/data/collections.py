@@ -71,6 +71,12 @@ class CollectionService:
             raise CollectionNotFound(details={"collection": name})
         return _collection(row)
 
+    async def specs(self, ctx: RequestContext) -> list[CollectionSpec]:
+        """Every collection's definition."""
+        async with (await self.database(ctx)).read() as conn:
+            rows = await store.select_collections(conn)
+        return [CollectionSpec.model_validate_json(row["spec"]) for row in rows]
+
     async def spec(self, ctx: RequestContext, name: str) -> CollectionSpec:
         """The definition of one collection (what REST requests are checked against)."""
         collection = await self.get_collection(ctx, name)

@@ -29,6 +29,7 @@ from apprun.modules.data.errors import (
     RestNotAcceptable,
     RestUnauthorized,
 )
+from apprun.modules.data.openapi import collections_document
 from apprun.modules.data.restsql import Columns, condition, order_by, selected_columns
 from apprun.modules.data.schemas import CollectionSpec
 from apprun.modules.data.values import SYSTEM, from_json, to_json
@@ -60,17 +61,18 @@ class RowService:
         self._max_rows = max_rows
         self._tables: OrderedDict[str, sa.Table] = OrderedDict()
 
+    def _authorize(self, ctx: RequestContext, what: str) -> None:
+        if ctx.principal.is_service:
+            return
+        anonymous = not ctx.principal.key_verified or ctx.principal.role.value == "anon"
+        error = RestUnauthorized if anonymous else RestForbidden
+        raise error(
+            f"permission denied for {what}",
+            hint="No grant allows this role on the collection yet.",
+        )
+
     async def _prepare(self, ctx: RequestContext, name: str) -> tuple[Database, Columns]:
-        if not ctx.principal.is_service:
-            error = (
-                RestUnauthorized
-                if not ctx.principal.key_verified or ctx.principal.role.value == "anon"
-                else RestForbidden
-            )
-            raise error(
-                f"permission denied for table {name}",
-                hint="No grant allows this role on the collection yet.",
-            )
+        self._authorize(ctx, f"table {name}")
         spec = await self._collections.spec(ctx, name)
         db = await self._collections.database(ctx)
         return db, Columns(spec, self._table(spec), lambda _: True, db.dialect)
@@ -84,6 +86,12 @@ class RowService:
         if len(self._tables) > TABLE_CACHE:
             self._tables.popitem(last=False)
         return table
+
+    async def openapi(self, ctx: RequestContext) -> dict[str, Any]:
+        """The OpenAPI document of the project's collections (service role, for now)."""
+        self._authorize(ctx, "the schema")
+        specs = await self._collections.specs(ctx)
+        return collections_document(ctx.project, specs, show_hidden=ctx.principal.is_service)
 
     async def select(self, ctx: RequestContext, name: str, req: ApiRequest) -> ReadResult:
         db, cols = await self._prepare(ctx, name)

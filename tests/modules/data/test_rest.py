@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 
 from apprun.core.clock import ManualClock
 from apprun.testing import ApiScenario, ScenarioEnv, as_anon, as_service, no_auth, scenarios
@@ -464,7 +465,7 @@ async def test_writes_emit_hooks_after_commit(env: ScenarioEnv) -> None:
     await seed(env)
     headers = await env.key_headers("default", "service_role")
     seen: list[Any] = []
-    env.services.hooks.subscribe("data.row.*", lambda hook: seen.append(hook))
+    env.services.hooks.subscribe("data.row.*", seen.append)
     await env.client.post("/rest/v1/posts", headers=headers, json={"title": "x", "id": "x1"})
     await env.client.patch("/rest/v1/posts?id=eq.x1", headers=headers, json={"views": 3})
     await env.client.delete("/rest/v1/posts?id=eq.x1", headers=headers)
@@ -485,3 +486,20 @@ async def test_rest_is_per_project(env: ScenarioEnv, as_admin: Headers) -> None:
     other = await env.key_headers("other", "service_role")
     response = await env.client.get("/rest/v1/posts", headers=other)
     assert response.status_code == 404
+
+
+async def test_openapi_of_the_collections(env: ScenarioEnv) -> None:
+    await seed(env)
+    headers = await env.key_headers("default", "service_role")
+    response = await env.client.get("/rest/v1/", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/openapi+json")
+    document = response.json()
+    validate(document)
+    schema = document["components"]["schemas"]["posts"]
+    assert schema["properties"]["views"]["type"] == ["integer", "null"]
+    assert schema["properties"]["status"]["enum"] == ["draft", "live"]
+    assert "title" in schema["required"]
+    assert set(document["paths"]["/posts"]) == {"get", "post", "patch", "delete"}
+    anon = await env.client.get("/rest/v1/", headers=await env.key_headers("default", "anon"))
+    assert anon.status_code == 401

@@ -33,6 +33,12 @@ OBJECT = "application/vnd.pgrst.object+json; charset=utf-8"
 def build_rest_router(rows: RowService) -> APIRouter:
     router = APIRouter(prefix="/rest/v1", tags=["rest"])
 
+    @router.get("/", response_class=Response)
+    async def rest_openapi(ctx: Ctx) -> Response:
+        """OpenAPI 3.1 of the project's collections."""
+        document = await rows.openapi(ctx)
+        return Response(orjson.dumps(document), media_type="application/openapi+json")
+
     @router.get("/{collection}")
     @router.head("/{collection}", include_in_schema=False)
     async def rows_select(collection: str, request: Request, ctx: Ctx) -> Response:
