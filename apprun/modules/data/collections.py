@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -161,58 +162,87 @@ class CollectionService:
         plan: ddl.Plan,
         dry_run: bool,
     ) -> MigrationPlan:
-        statements = ddl.render(plan, db.dialect)
-        result = MigrationPlan(
-            collection=plan.collection,
-            steps=[
-                PlanStep(action=s.action, description=s.description, destructive=s.destructive)
-                for s in plan.steps
-            ],
-            ddl=statements,
-            destructive=plan.destructive,
-            applied=not dry_run,
-        )
-        if dry_run:
-            return result
+        results = await self.migrate(ctx, db, [Change(action, before, after, plan)], dry_run)
+        return results[0]
+
+    async def migrate(
+        self, ctx: RequestContext, db: Database, changes: list[Change], dry_run: bool
+    ) -> list[MigrationPlan]:
+        """Apply changes in one transaction (all or nothing), record them, then announce."""
+        rendered = [(change, ddl.render(change.plan, db.dialect)) for change in changes]
+        results = [_result(change.plan, statements, not dry_run) for change, statements in rendered]
+        if dry_run or not changes:
+            return results
         now = self._clock.now()
         try:
             async with db.tx() as conn:
-                await conn.run_sync(lambda sync: ddl.apply(plan, sync, db.schema))
-                await _record_catalog(conn, action, before, after, now)
-                await store.insert_migration(
-                    conn,
-                    {
-                        "collection": plan.collection,
-                        "action": action,
-                        "summary": json.dumps([s.description for s in plan.steps]),
-                        "ddl": json.dumps(statements),
-                        "spec_before": before.model_dump_json() if before else None,
-                        "spec_after": after.model_dump_json() if after else None,
-                        "actor": ctx.principal.actor,
-                        "applied_at": now,
-                    },
-                )
+                for change, statements in rendered:
+                    await conn.run_sync(ddl.apply, change.plan, db.schema)
+                    await _record_catalog(conn, change.action, change.before, change.after, now)
+                    await store.insert_migration(conn, _history(ctx, change, statements, now))
         except (IntegrityError, DBAPIError) as exc:
             reason = str(getattr(exc, "orig", exc)).splitlines()[0][:500]
-            raise MigrationFailed(
-                details={"collection": plan.collection, "reason": reason}
-            ) from None
+            names = [change.plan.collection for change in changes]
+            raise MigrationFailed(details={"collections": names, "reason": reason}) from None
+        for change in changes:
+            await self._announce(ctx, change)
+        return results
+
+    async def _announce(self, ctx: RequestContext, change: Change) -> None:
+        name = change.plan.collection
         await self._audit(
             ctx,
-            f"data.collection_{action}",
-            plan.collection,
+            f"data.collection_{change.action}",
+            name,
             project_id=ctx.project,
-            steps=len(plan.steps),
+            steps=len(change.plan.steps),
         )
-        name = {
+        hook = {
             "create": hooks.COLLECTION_CREATED,
             "alter": hooks.COLLECTION_UPDATED,
             "drop": hooks.COLLECTION_DELETED,
-        }[action]
+        }[change.action]
         await self._hooks.emit(
-            name, hooks.CollectionChanged(ctx.project, plan.collection), project=ctx.project
+            hook, hooks.CollectionChanged(ctx.project, name), project=ctx.project
         )
-        return result
+
+
+@dataclass
+class Change:
+    """One collection's migration: created (no before), altered, or dropped (no after)."""
+
+    action: str
+    before: CollectionSpec | None
+    after: CollectionSpec | None
+    plan: ddl.Plan
+
+
+def _result(plan: ddl.Plan, statements: list[str], applied: bool) -> MigrationPlan:
+    return MigrationPlan(
+        collection=plan.collection,
+        steps=[
+            PlanStep(action=s.action, description=s.description, destructive=s.destructive)
+            for s in plan.steps
+        ],
+        ddl=statements,
+        destructive=plan.destructive,
+        applied=applied,
+    )
+
+
+def _history(
+    ctx: RequestContext, change: Change, statements: list[str], now: Any
+) -> dict[str, Any]:
+    return {
+        "collection": change.plan.collection,
+        "action": change.action,
+        "summary": json.dumps([s.description for s in change.plan.steps]),
+        "ddl": json.dumps(statements),
+        "spec_before": change.before.model_dump_json() if change.before else None,
+        "spec_after": change.after.model_dump_json() if change.after else None,
+        "actor": ctx.principal.actor,
+        "applied_at": now,
+    }
 
 
 async def _record_catalog(
