@@ -202,7 +202,7 @@ def render(plan: Plan, dialect: str) -> list[str]:
     return [s.strip() for s in buffer.getvalue().split(";") if s.strip()]
 
 
-def apply(plan: Plan, connection: Connection, schema: str | None) -> None:
+def apply(connection: Connection, plan: Plan, schema: str | None) -> None:
     """Run a plan on a connection, inside the caller's transaction."""
     if schema is not None:
         # Alembic's ALTER statements do not go through schema_translate_map.
