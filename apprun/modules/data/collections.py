@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,17 +18,20 @@ from apprun.core.db import Database
 from apprun.core.hooks import Hooks
 from apprun.core.models import field_errors
 from apprun.core.tenancy import Placement, Tenancy
-from apprun.modules.data import ddl, hooks, store
+from apprun.modules.data import ddl, hooks, rolestore, store
 from apprun.modules.data.alter import plan_alter
 from apprun.modules.data.errors import (
     CollectionExists,
     CollectionInUse,
     CollectionNotFound,
     DestructiveChange,
+    InvalidRule,
     InvalidSchema,
     MigrationFailed,
 )
+from apprun.modules.data.rules import validate_rule
 from apprun.modules.data.schemas import (
+    OPERATIONS,
     Collection,
     CollectionPatch,
     CollectionSpec,
@@ -86,7 +89,11 @@ class CollectionService:
         )
 
     async def create_collection(
-        self, ctx: RequestContext, spec: CollectionSpec, dry_run: bool
+        self,
+        ctx: RequestContext,
+        spec: CollectionSpec,
+        dry_run: bool,
+        grants: dict[str, list[str]] | None = None,
     ) -> MigrationPlan:
         db = await self.database(ctx)
         async with db.read() as conn:
@@ -94,8 +101,10 @@ class CollectionService:
                 raise CollectionExists(details={"collection": spec.name})
             known = {row["name"] for row in await store.select_collections(conn)}
         _check_relations(spec, known | {spec.name})
-        plan = ddl.plan_create(spec)
-        return await self._migrate(ctx, db, "create", None, spec, plan, dry_run)
+        await self._check_policies(ctx, spec)
+        permissions = await self._check_grants(db, spec.name, grants or {})
+        change = Change("create", None, spec, ddl.plan_create(spec), permissions)
+        return (await self.migrate(ctx, db, [change], dry_run))[0]
 
     async def update_collection(
         self, ctx: RequestContext, name: str, patch: CollectionPatch, *, dry_run: bool
@@ -113,6 +122,7 @@ class CollectionService:
         if spec.name != name and spec.name in known:
             raise CollectionExists(details={"collection": spec.name})
         _check_relations(spec, (known - {name}) | {spec.name})
+        await self._check_policies(ctx, spec)
         try:
             plan = plan_alter(old, spec, db.dialect)
         except ddl.UnsupportedChange as exc:
@@ -152,6 +162,30 @@ class CollectionService:
             for row in rows
         ]
 
+    async def _check_policies(self, ctx: RequestContext, spec: CollectionSpec) -> None:
+        others = {s.name: s for s in await self.specs(ctx)}
+        others[spec.name] = spec
+        problems = {
+            operation: found
+            for operation in OPERATIONS
+            if (rule := getattr(spec.policies, operation))
+            and (found := validate_rule(rule, spec, others))
+        }
+        if problems:
+            raise InvalidRule(details={"policies": problems})
+
+    async def _check_grants(
+        self, db: Database, name: str, grants: dict[str, list[str]]
+    ) -> dict[str, list[str]]:
+        if not grants:
+            return {}
+        async with db.read() as conn:
+            known = {row["name"] for row in await rolestore.select_roles(conn)}
+        unknown = sorted(set(grants) - known)
+        if unknown:
+            raise InvalidSchema(details={"field": "grants", "unknown_roles": unknown})
+        return {role: [f"rest:{name}:{op}" for op in ops] for role, ops in grants.items()}
+
     async def _migrate(
         self,
         ctx: RequestContext,
@@ -179,6 +213,7 @@ class CollectionService:
                 for change, statements in rendered:
                     await conn.run_sync(ddl.apply, change.plan, db.schema)
                     await _record_catalog(conn, change.action, change.before, change.after, now)
+                    await _record_permissions(conn, change)
                     await store.insert_migration(conn, _history(ctx, change, statements, now))
         except (IntegrityError, DBAPIError) as exc:
             reason = str(getattr(exc, "orig", exc)).splitlines()[0][:500]
@@ -215,6 +250,18 @@ class Change:
     before: CollectionSpec | None
     after: CollectionSpec | None
     plan: ddl.Plan
+    grants: dict[str, list[str]] = field(default_factory=dict)
+
+
+async def _record_permissions(conn: AsyncConnection, change: Change) -> None:
+    """Grants given at creation; a dropped or renamed collection's ``rest:`` permissions."""
+    for role, permissions in change.grants.items():
+        await rolestore.add_permissions(conn, role, permissions)
+    before, after = change.before, change.after
+    if before is not None and (after is None or after.name != before.name):
+        await rolestore.rename_permissions(
+            conn, f"rest:{before.name}:", f"rest:{after.name}:" if after else None
+        )
 
 
 def _result(plan: ddl.Plan, statements: list[str], applied: bool) -> MigrationPlan:
@@ -271,15 +318,15 @@ def _stored(spec: CollectionSpec) -> str:
 
 
 def _check_relations(spec: CollectionSpec, known: set[str]) -> None:
-    for field in spec.fields:
-        if field.collection is None or field.collection in known:
+    for one in spec.fields:
+        if one.collection is None or one.collection in known:
             continue
         reason = (
             "relations to auth.users arrive with the auth module"
-            if field.collection == "auth.users"
-            else f"no collection is named {field.collection!r}"
+            if one.collection == "auth.users"
+            else f"no collection is named {one.collection!r}"
         )
-        raise InvalidSchema(details={"field": f"fields.{field.name}.collection", "reason": reason})
+        raise InvalidSchema(details={"field": f"fields.{one.name}.collection", "reason": reason})
 
 
 def _drops(plan: ddl.Plan) -> dict[str, Any]:

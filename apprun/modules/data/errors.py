@@ -110,3 +110,18 @@ class RestForbidden(RestError):
     code = "data.rest_permission_denied"
     message = "Permission denied."
     postgrest_code = "42501"
+
+
+class RoleNotFound(NotFound):
+    code = "data.role_not_found"
+    message = "No role has this name."
+
+
+class RoleExists(Conflict):
+    code = "data.role_exists"
+    message = "A role with this name already exists."
+
+
+class RoleBuiltin(Conflict):
+    code = "data.role_builtin"
+    message = "Built-in roles (anon, authenticated, service_role) cannot be deleted."

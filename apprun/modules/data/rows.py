@@ -22,19 +22,20 @@ from apprun.core.hooks import Hooks
 from apprun.core.ids import new_id
 from apprun.lib.postgrest.query import ApiRequest
 from apprun.modules.data import ddl, hooks, rowstore
+from apprun.modules.data.access import AccessControl, Gate, denied
 from apprun.modules.data.collections import CollectionService
 from apprun.modules.data.errors import (
+    CollectionNotFound,
     RestBadRequest,
-    RestForbidden,
     RestNotAcceptable,
-    RestUnauthorized,
 )
 from apprun.modules.data.openapi import collections_document
 from apprun.modules.data.restsql import Columns, condition, order_by, selected_columns
-from apprun.modules.data.schemas import CollectionSpec
+from apprun.modules.data.schemas import CollectionSpec, Operation
 from apprun.modules.data.values import SYSTEM, from_json, to_json
 
 TABLE_CACHE = 256
+METHODS: dict[str, str] = {"select": "GET", "insert": "POST", "update": "PATCH", "delete": "DELETE"}
 Row = dict[str, Any]
 
 
@@ -53,29 +54,43 @@ class WriteResult:
 
 class RowService:
     def __init__(
-        self, collections: CollectionService, hooks_bus: Hooks, clock: Clock, max_rows: int
+        self,
+        collections: CollectionService,
+        access: AccessControl,
+        hooks_bus: Hooks,
+        clock: Clock,
+        max_rows: int,
     ) -> None:
         self._collections = collections
+        self._access = access
         self._hooks = hooks_bus
         self._clock = clock
         self._max_rows = max_rows
         self._tables: OrderedDict[str, sa.Table] = OrderedDict()
 
-    def _authorize(self, ctx: RequestContext, what: str) -> None:
-        if ctx.principal.is_service:
-            return
-        anonymous = not ctx.principal.key_verified or ctx.principal.role.value == "anon"
-        error = RestUnauthorized if anonymous else RestForbidden
-        raise error(
-            f"permission denied for {what}",
-            hint="No grant allows this role on the collection yet.",
-        )
-
-    async def _prepare(self, ctx: RequestContext, name: str) -> tuple[Database, Columns]:
-        self._authorize(ctx, f"table {name}")
-        spec = await self._collections.spec(ctx, name)
+    async def _prepare(
+        self, ctx: RequestContext, name: str, operation: Operation, body: Any = None
+    ) -> tuple[Database, Columns, Gate]:
+        """The collection, its table, and what the caller may do on it (or a 401/403)."""
+        by_name = {spec.name: spec for spec in await self._collections.specs(ctx)}
+        spec = by_name.get(name)
+        if spec is None:
+            raise CollectionNotFound(
+                f"Could not find the table '{name}' in the schema cache",
+                details={"collection": name},
+            )
         db = await self._collections.database(ctx)
-        return db, Columns(spec, self._table(spec), lambda _: True, db.dialect)
+        gate = await self._access.gate(
+            ctx,
+            spec,
+            operation,
+            collections=by_name,
+            dialect=db.dialect,
+            tables=lambda other: self._table(by_name[other]),
+            method=METHODS[operation],
+            body=body,
+        )
+        return db, Columns(spec, self._table(spec), gate.visible, db.dialect), gate
 
     def _table(self, spec: CollectionSpec) -> sa.Table:
         key = spec.model_dump_json()
@@ -89,13 +104,14 @@ class RowService:
 
     async def openapi(self, ctx: RequestContext) -> dict[str, Any]:
         """The OpenAPI document of the project's collections (service role, for now)."""
-        self._authorize(ctx, "the schema")
+        if not ctx.principal.is_service:
+            raise denied(ctx, "permission denied for the schema")
         specs = await self._collections.specs(ctx)
         return collections_document(ctx.project, specs, show_hidden=ctx.principal.is_service)
 
     async def select(self, ctx: RequestContext, name: str, req: ApiRequest) -> ReadResult:
-        db, cols = await self._prepare(ctx, name)
-        where = _where(cols, req)
+        db, cols, gate = await self._prepare(ctx, name, "select")
+        where = sa.and_(_where(cols, req), gate.filter(cols.table))
         offset, limit = self._window(req)
         columns = selected_columns(cols, req.select)
         async with db.read() as conn:
@@ -105,7 +121,7 @@ class RowService:
             total = None
             if req.preferences.count is not None:
                 total = await rowstore.count_rows(conn, cols.table, where)
-        return ReadResult([_out(row) for row in rows], offset, total)
+        return ReadResult([_out(row, gate) for row in rows], offset, total)
 
     def _window(self, req: ApiRequest) -> tuple[int, int]:
         paging = req.paging_at()
@@ -121,11 +137,17 @@ class RowService:
     async def insert(
         self, ctx: RequestContext, name: str, req: ApiRequest, body: Any, singular: bool
     ) -> WriteResult:
-        db, cols = await self._prepare(ctx, name)
+        db, cols, gate = await self._prepare(ctx, name, "insert", body)
         rows = self._rows_to_insert(cols.spec, req, body)
         resolution = req.preferences.resolution
+        if resolution is not None and not gate.bypass:
+            raise denied(
+                ctx,
+                "upsert needs the service role for now",
+            )
         try:
             async with db.tx() as conn:
+                await gate.check_new_rows(conn, rows)
                 if resolution is None:
                     written = await rowstore.insert_rows(conn, cols.table, rows)
                     inserted = len(written)
@@ -137,7 +159,7 @@ class RowService:
             raise rowstore.database_error(exc, name) from None
         for row in written:
             await self._emit(ctx, hooks.ROW_INSERTED, name, None, row)
-        return WriteResult([_out(r) for r in written], inserted)
+        return WriteResult([_out(r, gate) for r in written], inserted)
 
     async def _upsert(
         self,
@@ -197,31 +219,31 @@ class RowService:
     async def update(
         self, ctx: RequestContext, name: str, req: ApiRequest, body: Any, singular: bool
     ) -> WriteResult:
-        db, cols = await self._prepare(ctx, name)
+        db, cols, gate = await self._prepare(ctx, name, "update", body)
         if not isinstance(body, dict):
             raise RestBadRequest("Empty or invalid json", pg_code="PGRST102")
         values = {key: from_json(_writable(cols.spec, key), value) for key, value in body.items()}
         values["updated_at"] = self._clock.now()
-        where = _where(cols, req, required=True)
+        where = sa.and_(_where(cols, req, required=True), gate.filter(cols.table))
         try:
             async with db.tx() as conn:
                 before = await rowstore.select_for_write(conn, cols.table, where)
-                after = await rowstore.update_rows(
-                    conn, cols.table, [r["id"] for r in before], values
-                )
+                ids = [r["id"] for r in before]
+                after = await rowstore.update_rows(conn, cols.table, ids, values)
+                await gate.check_written(conn, cols.table, ids)
                 _check_singular(after, singular)
         except DBAPIError as exc:
             raise rowstore.database_error(exc, name) from None
         old = {r["id"]: r for r in before}
         for row in after:
             await self._emit(ctx, hooks.ROW_UPDATED, name, old.get(row["id"]), row)
-        return WriteResult([_out(r) for r in after])
+        return WriteResult([_out(r, gate) for r in after])
 
     async def delete(
         self, ctx: RequestContext, name: str, req: ApiRequest, singular: bool
     ) -> WriteResult:
-        db, cols = await self._prepare(ctx, name)
-        where = _where(cols, req, required=True)
+        db, cols, gate = await self._prepare(ctx, name, "delete")
+        where = sa.and_(_where(cols, req, required=True), gate.filter(cols.table))
         try:
             async with db.tx() as conn:
                 before = await rowstore.select_for_write(conn, cols.table, where)
@@ -231,7 +253,7 @@ class RowService:
             raise rowstore.database_error(exc, name) from None
         for row in before:
             await self._emit(ctx, hooks.ROW_DELETED, name, row, None)
-        return WriteResult([_out(r) for r in before])
+        return WriteResult([_out(r, gate) for r in before])
 
     async def _emit(
         self, ctx: RequestContext, hook: str, name: str, old: Row | None, new: Row | None
@@ -281,5 +303,6 @@ def _check_singular(rows: list[Row], singular: bool) -> None:
         )
 
 
-def _out(row: Row) -> Row:
-    return {key: to_json(value) for key, value in row.items()}
+def _out(row: Row, gate: Gate | None = None) -> Row:
+    """A row as JSON; hidden fields only for the service role."""
+    return {k: to_json(v) for k, v in row.items() if gate is None or gate.visible(k)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -140,6 +140,16 @@ class CollectionSpec(Strict):
         return next((f for f in self.fields if f.name == name), None)
 
 
+class CollectionCreate(CollectionSpec):
+    """A new collection, and optionally which roles may do what on it (RBAC)."""
+
+    grants: dict[str, list[Operation]] = Field(
+        default_factory=dict,
+        description='Role → operations, e.g. {"anon": ["select"], '
+        '"authenticated": ["select", "insert"]}; stored as rest:<name>:<op> permissions.',
+    )
+
+
 class CollectionPatch(Strict):
     """Changes to a collection: keys left out keep their value; a ``fields`` list replaces the
     whole list (give ``renamed_from`` to rename a field); a new ``name`` renames the
@@ -184,3 +194,34 @@ class Migration(BaseModel):
     ddl: list[str]
     actor: str
     applied_at: datetime
+
+
+ROLE_NAME = r"^[a-z][a-z0-9_-]{0,62}$"
+PERMISSION = r"^[a-z*][a-z0-9_.*-]*(:[a-z0-9_.*-]+){1,4}$"
+BUILTIN_ROLES = ("anon", "authenticated", "service_role")
+Permission = Annotated[str, Field(pattern=PERMISSION, max_length=200)]
+
+
+class RoleCreate(Strict):
+    name: str = Field(pattern=ROLE_NAME)
+    description: str = Field("", max_length=1000)
+    permissions: list[Permission] = Field(default_factory=list, max_length=1000)
+
+
+class RolePatch(Strict):
+    description: str | None = Field(None, max_length=1000)
+    permissions: list[Permission] | None = Field(
+        None, max_length=1000, description="Replaces the role's permissions."
+    )
+
+
+class Role(BaseModel):
+    name: str
+    description: str
+    builtin: bool
+    permissions: list[str]
+    created_at: datetime
+
+
+class UserRoles(Strict):
+    roles: list[str] = Field(max_length=100)

@@ -33,3 +33,30 @@ migrations = sa.Table(
     sa.Column("actor", sa.String(400), nullable=False),
     sa.Column("applied_at", UtcDateTime, nullable=False),
 )
+
+roles = sa.Table(
+    "roles",
+    catalog,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("builtin", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+role_permissions = sa.Table(
+    "role_permissions",
+    catalog,
+    sa.Column(
+        "role", sa.String(63), sa.ForeignKey("roles.name", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("permission", sa.String(200), primary_key=True),
+)
+
+user_roles = sa.Table(
+    "user_roles",
+    catalog,
+    sa.Column("user_id", sa.String(36), primary_key=True),
+    sa.Column(
+        "role", sa.String(63), sa.ForeignKey("roles.name", ondelete="CASCADE"), primary_key=True
+    ),
+)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from apprun.modules.data.collections import CollectionService
 from apprun.modules.data.schemas import (
     Collection,
+    CollectionCreate,
     CollectionPatch,
     CollectionSpec,
     Migration,
@@ -35,10 +36,12 @@ def build_admin_router(collections: CollectionService) -> APIRouter:
         responses={200: {"model": MigrationPlan, "description": "The dry-run plan"}},
     )
     async def collection_create(
-        ctx: ServiceCtx, body: CollectionSpec, response: Response, dry_run: DryRun = False
+        ctx: ServiceCtx, body: CollectionCreate, response: Response, dry_run: DryRun = False
     ) -> Collection | MigrationPlan:
         """Create a collection: a real table with its constraints and indexes."""
-        plan = await collections.create_collection(ctx, body, dry_run)
+        spec = CollectionSpec.model_validate(body.model_dump(exclude={"grants"}))
+        grants = {role: [str(op) for op in ops] for role, ops in body.grants.items()}
+        plan = await collections.create_collection(ctx, spec, dry_run, grants)
         if dry_run:
             response.status_code = 200
             return plan
