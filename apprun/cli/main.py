@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from apprun.cli import admin, audit, projects
+from apprun.cli import admin, audit, collections, projects
 from apprun.cli.common import (
     ConfigFile,
     DatabaseUrl,
@@ -28,6 +28,7 @@ app = typer.Typer(
 app.add_typer(admin.app, name="admin")
 app.add_typer(projects.app, name="projects")
 app.add_typer(audit.app, name="audit")
+app.add_typer(collections.app, name="collections")
 app.command()(serve)
 
 

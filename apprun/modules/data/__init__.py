@@ -12,6 +12,7 @@ from apprun.core.hooks import Hooks
 from apprun.core.tenancy import Tenancy
 from apprun.modules.data.access import AccessControl
 from apprun.modules.data.collections import AuditRecord, CollectionService, PlacementOf
+from apprun.modules.data.declarative import SchemaDocument, SchemaPlan, SchemaService
 from apprun.modules.data.roles import RoleService
 from apprun.modules.data.routes.admin import build_admin_router
 from apprun.modules.data.routes.rest import build_rest_router
@@ -19,7 +20,7 @@ from apprun.modules.data.routes.roles import build_roles_router
 from apprun.modules.data.rows import RowService
 from apprun.modules.data.schemas import Collection, CollectionSpec
 
-__all__ = ["Collection", "CollectionSpec", "DataService"]
+__all__ = ["Collection", "CollectionSpec", "DataService", "SchemaDocument", "SchemaPlan"]
 
 
 class DataService:
@@ -36,13 +37,14 @@ class DataService:
         max_rows: int,
     ) -> None:
         self.collections = CollectionService(tenancy, hooks, clock, placement_of, audit)
+        self.schema = SchemaService(self.collections)
         self.roles = RoleService(self.collections, clock)
         self.access = AccessControl(self.roles, clock)
         self.rows = RowService(self.collections, self.access, hooks, clock, max_rows)
 
     def routers(self) -> list[APIRouter]:
         return [
-            build_admin_router(self.collections),
+            build_admin_router(self.collections, self.schema),
             build_roles_router(self.roles),
             build_rest_router(self.rows),
         ]

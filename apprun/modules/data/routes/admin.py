@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+import yaml
+from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
 from starlette.responses import Response
 
+from apprun.core.models import field_errors
 from apprun.modules.data.collections import CollectionService
+from apprun.modules.data.declarative import SchemaDocument, SchemaPlan, SchemaService
+from apprun.modules.data.errors import InvalidSchema
 from apprun.modules.data.schemas import (
     Collection,
     CollectionCreate,
@@ -21,7 +26,30 @@ from apprun.modules.web import JsonResponse, ServiceCtx
 DryRun = Annotated[bool, Query(description="Return the plan (DDL) without applying it.")]
 
 
-def build_admin_router(collections: CollectionService) -> APIRouter:
+class _NoAliases(yaml.SafeLoader):
+    """YAML without anchors and aliases, which could expand a small body enormously."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("aliases are not allowed")
+        return super().compose_node(parent, index)
+
+
+async def _schema_document(request: Request) -> SchemaDocument:
+    raw = await request.body()
+    try:
+        data = yaml.load(raw, Loader=_NoAliases) if raw.strip() else {}  # noqa: S506
+    except yaml.YAMLError as exc:
+        raise InvalidSchema(
+            "The document is neither JSON nor YAML.", details={"reason": str(exc)[:300]}
+        ) from None
+    try:
+        return SchemaDocument.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidSchema(details={"fields": field_errors(exc)}) from None
+
+
+def build_admin_router(collections: CollectionService, schema: SchemaService) -> APIRouter:
     router = APIRouter(
         prefix="/admin/v1", default_response_class=JsonResponse, tags=["collections"]
     )
@@ -79,6 +107,34 @@ def build_admin_router(collections: CollectionService) -> APIRouter:
         if dry_run:
             return JsonResponse(plan.model_dump(mode="json"), status_code=200)
         return Response(status_code=204)
+
+    @router.get(
+        "/schema",
+        response_model=SchemaDocument,
+        responses={200: {"content": {"application/yaml": {}}}},
+    )
+    async def schema_export(
+        ctx: ServiceCtx,
+        format: Annotated[Literal["json", "yaml"], Query()] = "json",
+    ) -> Response:
+        """Every collection as one document (JSON, or YAML with ``?format=yaml``)."""
+        document = (await schema.export(ctx)).model_dump(mode="json")
+        if format == "yaml":
+            return Response(
+                yaml.safe_dump(document, sort_keys=False), media_type="application/yaml"
+            )
+        return JsonResponse(document)
+
+    @router.post("/schema/apply")
+    async def schema_apply(
+        ctx: ServiceCtx,
+        request: Request,
+        confirm: Annotated[bool, Query(description="Required when data is dropped.")] = False,
+        dry_run: DryRun = False,
+    ) -> SchemaPlan:
+        """Make the collections what the document (JSON or YAML) says, in one migration."""
+        document = await _schema_document(request)
+        return await schema.apply(ctx, document, confirm=confirm, dry_run=dry_run)
 
     @router.get("/migrations")
     async def migration_list(
