@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+JS_E2E := tests/e2e/js
+JS_INSTALLED := $(JS_E2E)/node_modules/.installed
 DATA_DIR ?= apprun_data
 PYTEST_ARGS ?=
 
@@ -18,7 +20,12 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
-install: $(INSTALLED) ## Create .venv and install apprun with its development tools
+# supabase-js for tests/e2e/test_supabase_js.py, from the npm registry as the lockfile pins it.
+$(JS_INSTALLED): $(JS_E2E)/package-lock.json
+	npm ci --prefix $(JS_E2E) --no-audit --no-fund
+	touch $(JS_INSTALLED)
+
+install: $(INSTALLED) $(JS_INSTALLED) ## Create .venv, install apprun with its development tools and the npm e2e clients
 
 run: $(INSTALLED) ## Serve on http://127.0.0.1:8000 with data in ./apprun_data (dev mode)
 	$(BIN)/apprun serve --dev --data-dir $(DATA_DIR)
@@ -26,7 +33,7 @@ run: $(INSTALLED) ## Serve on http://127.0.0.1:8000 with data in ./apprun_data (
 services: ## Make sure PostgreSQL, Redis and RabbitMQ answer (start them where installed)
 	scripts/ensure-services.sh
 
-test: $(INSTALLED) services ## Run the whole test suite (SQLite and PostgreSQL)
+test: $(INSTALLED) $(JS_INSTALLED) services ## Run the whole test suite (SQLite and PostgreSQL)
 	@$(BIN)/pytest $(PYTEST_ARGS); code=$$?; \
 	  if [ $$code -eq 5 ]; then echo "make test: no tests were collected" >&2; fi; exit $$code
 

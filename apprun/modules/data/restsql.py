@@ -59,7 +59,7 @@ class Columns:
 
 
 def selected_columns(cols: Columns, items: Sequence[SelectItem]) -> list[ColumnElement[Any]]:
-    """The root ``select`` as labelled columns; embedding and JSON paths are not served yet."""
+    """The columns of a ``select`` level, labelled with their output keys."""
     result: list[ColumnElement[Any]] = []
     for item in items:
         if isinstance(item, Star):
@@ -69,8 +69,7 @@ def selected_columns(cols: Columns, items: Sequence[SelectItem]) -> list[ColumnE
                 raise _unsupported("JSON paths, casts and aggregates in select")
             column, _ = cols.field(item.name)
             result.append(column.label(item.output_key))
-        else:
-            raise _unsupported(f"embedding ({item.target})")
+        # Embeds are fetched and attached by embedding.Embedder.
     return result
 
 

@@ -20,10 +20,20 @@ from apprun.core.context import RequestContext
 from apprun.core.db import Database
 from apprun.core.hooks import Hooks
 from apprun.core.ids import new_id
+from apprun.lib.postgrest.nodes import SelectColumn
 from apprun.lib.postgrest.query import ApiRequest
 from apprun.modules.data import ddl, hooks, rowstore
 from apprun.modules.data.access import AccessControl, Gate, denied
 from apprun.modules.data.collections import CollectionService
+from apprun.modules.data.embedding import (
+    Embedder,
+    check_paths,
+    embeds,
+    inner_filter,
+    link_columns,
+    resolve_link,
+    strip_keys,
+)
 from apprun.modules.data.errors import (
     CollectionNotFound,
     RestBadRequest,
@@ -71,6 +81,12 @@ class RowService:
     async def _prepare(
         self, ctx: RequestContext, name: str, operation: Operation, body: Any = None
     ) -> tuple[Database, Columns, Gate]:
+        db, cols, gate, _ = await self._prepare_with_specs(ctx, name, operation, body)
+        return db, cols, gate
+
+    async def _prepare_with_specs(
+        self, ctx: RequestContext, name: str, operation: Operation, body: Any = None
+    ) -> tuple[Database, Columns, Gate, dict[str, CollectionSpec]]:
         """The collection, its table, and what the caller may do on it (or a 401/403)."""
         by_name = {spec.name: spec for spec in await self._collections.specs(ctx)}
         spec = by_name.get(name)
@@ -90,7 +106,33 @@ class RowService:
             method=METHODS[operation],
             body=body,
         )
-        return db, Columns(spec, self._table(spec), gate.visible, db.dialect), gate
+        return db, Columns(spec, self._table(spec), gate.visible, db.dialect), gate, by_name
+
+    def _embedder(
+        self,
+        ctx: RequestContext,
+        req: ApiRequest,
+        by_name: dict[str, CollectionSpec],
+        dialect: str,
+    ) -> Embedder:
+        async def gate_for(spec: CollectionSpec) -> Gate:
+            return await self._access.gate(
+                ctx,
+                spec,
+                "select",
+                collections=by_name,
+                dialect=dialect,
+                method="GET",
+                tables=lambda other: self._table(by_name[other]),
+            )
+
+        return Embedder(
+            req,
+            by_name,
+            gate_for,
+            lambda spec, gate: Columns(spec, self._table(spec), gate.visible, dialect),
+            lambda row, gate: _out(strip_keys(row), gate),
+        )
 
     def _table(self, spec: CollectionSpec) -> sa.Table:
         key = spec.model_dump_json()
@@ -110,18 +152,48 @@ class RowService:
         return collections_document(ctx.project, specs, show_hidden=ctx.principal.is_service)
 
     async def select(self, ctx: RequestContext, name: str, req: ApiRequest) -> ReadResult:
-        db, cols, gate = await self._prepare(ctx, name, "select")
-        where = sa.and_(_where(cols, req), gate.filter(cols.table))
+        db, cols, gate, by_name = await self._prepare_with_specs(ctx, name, "select")
+        check_paths(req)
+        embedder = self._embedder(ctx, req, by_name, db.dialect)
+        where = sa.and_(
+            _where(cols, req),
+            gate.filter(cols.table),
+            *await self._inner_filters(embedder, cols, req),
+        )
         offset, limit = self._window(req)
-        columns = selected_columns(cols, req.select)
+        columns = {c.key: c for c in selected_columns(cols, req.select)}
+        if embeds(req.select):
+            columns.update({c.key: c for c in link_columns(cols.spec, cols.table)})
         async with db.read() as conn:
             rows = await rowstore.select_rows(
-                conn, cols.table, columns, where, order_by(cols, req.order_at()), limit, offset
+                conn,
+                cols.table,
+                list(columns.values()),
+                where,
+                order_by(cols, req.order_at()),
+                limit,
+                offset,
             )
             total = None
             if req.preferences.count is not None:
                 total = await rowstore.count_rows(conn, cols.table, where)
-        return ReadResult([_out(row, gate) for row in rows], offset, total)
+            rows = await embedder.attach(conn, cols.spec, rows, req.select, ())
+        return ReadResult([_out(strip_keys(row), gate) for row in rows], offset, total)
+
+    async def _inner_filters(
+        self, embedder: Embedder, cols: Columns, req: ApiRequest
+    ) -> list[sa.ColumnElement[bool]]:
+        """Root ``!inner`` embeds narrow the parents in SQL, so limits and counts agree."""
+        filters = []
+        for embed in embeds(req.select):
+            if embed.join != "inner":
+                continue
+            link = resolve_link(cols.spec, embed, embedder.specs)
+            target_gate = await embedder.gate_for(link.target)
+            target = embedder.columns_for(link.target, target_gate)
+            conditions = [condition(target, c) for c in req.conditions_at((embed.name,))]
+            filters.append(inner_filter(cols, link, target, target_gate, conditions))
+        return filters
 
     def _window(self, req: ApiRequest) -> tuple[int, int]:
         paging = req.paging_at()
@@ -159,7 +231,7 @@ class RowService:
             raise rowstore.database_error(exc, name) from None
         for row in written:
             await self._emit(ctx, hooks.ROW_INSERTED, name, None, row)
-        return WriteResult([_out(r, gate) for r in written], inserted)
+        return WriteResult(_project(written, req, cols, gate), inserted)
 
     async def _upsert(
         self,
@@ -173,17 +245,19 @@ class RowService:
         conflict = list(req.on_conflict or ("id",))
         for column in conflict:
             cols.field(column)
-        if conflict == ["id"]:
-            ids = [r["id"] for r in rows]
-            existing = await rowstore.select_for_write(conn, cols.table, cols.table.c.id.in_(ids))
-            known = {r["id"] for r in existing}
-        else:
-            known = set()
+        # Which conflict keys exist already: a merge that inserts nothing answers 200.
+        keys = {tuple(row.get(c) for c in conflict) for row in rows}
+        match = sa.or_(
+            *[
+                sa.and_(*[cols.table.c[c] == v for c, v in zip(conflict, key, strict=True)])
+                for key in keys
+            ]
+        )
+        existing = await rowstore.select_for_write(conn, cols.table, match)
+        known = {tuple(row[c] for c in conflict) for row in existing}
         mode: Literal["merge", "ignore"] = "merge" if resolution == "merge-duplicates" else "ignore"
         written = await rowstore.upsert_rows(conn, cols.table, rows, conflict, mode, sent)
-        inserted = (
-            sum(1 for r in written if r["id"] not in known) if conflict == ["id"] else len(written)
-        )
+        inserted = sum(1 for row in written if tuple(row[c] for c in conflict) not in known)
         return written, inserted
 
     def _rows_to_insert(self, spec: CollectionSpec, req: ApiRequest, body: Any) -> list[Row]:
@@ -237,7 +311,7 @@ class RowService:
         old = {r["id"]: r for r in before}
         for row in after:
             await self._emit(ctx, hooks.ROW_UPDATED, name, old.get(row["id"]), row)
-        return WriteResult([_out(r, gate) for r in after])
+        return WriteResult(_project(after, req, cols, gate))
 
     async def delete(
         self, ctx: RequestContext, name: str, req: ApiRequest, singular: bool
@@ -253,7 +327,7 @@ class RowService:
             raise rowstore.database_error(exc, name) from None
         for row in before:
             await self._emit(ctx, hooks.ROW_DELETED, name, row, None)
-        return WriteResult([_out(r, gate) for r in before])
+        return WriteResult(_project(before, req, cols, gate))
 
     async def _emit(
         self, ctx: RequestContext, hook: str, name: str, old: Row | None, new: Row | None
@@ -301,6 +375,24 @@ def _check_singular(rows: list[Row], singular: bool) -> None:
             "Cannot coerce the result to a single JSON object",
             details=f"The result contains {len(rows)} rows",
         )
+
+
+def _project(rows: list[Row], req: ApiRequest, cols: Columns, gate: Gate) -> list[Row]:
+    """Written rows shaped by ``select`` (what ``.insert().select("id,title")`` asks for)."""
+    if embeds(req.select):
+        raise RestBadRequest(
+            "embedding in the response of a write is not supported yet", pg_code="PGRST100"
+        )
+    selected_columns(cols, req.select)  # refuses unknown or hidden columns, JSON paths
+    labels: list[tuple[str, str]] = []
+    for item in req.select:
+        if isinstance(item, SelectColumn):
+            labels.append((item.output_key, item.name))
+        else:
+            labels += [(str(c.name), str(c.name)) for c in cols.table.c if cols.visible(c.name)]
+    return [
+        {out: value[name] for out, name in labels} for value in (_out(row, gate) for row in rows)
+    ]
 
 
 def _out(row: Row, gate: Gate | None = None) -> Row:

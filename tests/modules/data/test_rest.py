@@ -264,13 +264,13 @@ ERRORS = scenarios(
         expected_content=('"code":"PGRST100"',),
     ),
     ApiScenario(
-        "embedding is not served yet",
+        "embedding an unrelated collection",
         "GET",
         "/rest/v1/posts?select=*,other(*)",
         auth=as_service(),
         setup=seed,
         expected_status=400,
-        expected_content=("not supported yet",),
+        expected_content=('"code":"PGRST200"',),
     ),
     ApiScenario(
         "no key",
