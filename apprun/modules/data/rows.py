@@ -162,8 +162,14 @@ class RowService:
         )
         offset, limit = self._window(req)
         columns = {c.key: c for c in selected_columns(cols, req.select)}
-        if embeds(req.select):
-            columns.update({c.key: c for c in link_columns(cols.spec, cols.table)})
+        # The join keys of embeds; with an empty select, at least one column for SQL.
+        columns.update(
+            {
+                c.key: c
+                for c in link_columns(cols.spec, cols.table)
+                if embeds(req.select) or not columns
+            }
+        )
         async with db.read() as conn:
             rows = await rowstore.select_rows(
                 conn,

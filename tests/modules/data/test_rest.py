@@ -503,3 +503,11 @@ async def test_openapi_of_the_collections(env: ScenarioEnv) -> None:
     assert set(document["paths"]["/posts"]) == {"get", "post", "patch", "delete"}
     anon = await env.client.get("/rest/v1/", headers=await env.key_headers("default", "anon"))
     assert anon.status_code == 401
+
+
+async def test_an_empty_select_returns_empty_objects(env: ScenarioEnv) -> None:
+    await seed(env)
+    headers = await env.key_headers("default", "service_role")
+    response = await env.client.get("/rest/v1/posts?select=", headers=headers)
+    assert response.status_code == 200
+    assert response.json() == [{}, {}, {}]
