@@ -29,6 +29,7 @@ from apprun.http.health import Check, build_health_router
 from apprun.http.logging import configure_logging
 from apprun.http.metrics import Metrics
 from apprun.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from apprun.http.openapi import build_openapi_router
 from apprun.http.pipeline import PipelineMiddleware, enforce_pipeline
 from apprun.modules import platform
 from apprun.modules.data import DataService
@@ -191,6 +192,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JsonResponse,
         redoc_url=None,
+        openapi_url=None,  # served by build_openapi_router, with the project's collections
         dependencies=[Depends(enforce_pipeline)],
     )
     app.state.services = services
@@ -199,6 +201,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(platform.build_router(services.platform, services.actions))
     for router in services.data.routers():
         app.include_router(router)
+    app.include_router(
+        build_openapi_router(
+            app.openapi, lambda ctx: services.data.rows.openapi(ctx, embedded=True)
+        )
+    )
 
     # Added innermost first: Observability → CORS → BodyLimit → Pipeline → routes.
     app.add_middleware(

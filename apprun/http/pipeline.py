@@ -31,7 +31,7 @@ from apprun.lib.locale import negotiate
 from apprun.lib.tokenbucket import Decision
 from apprun.modules.platform import DEFAULT_PROJECT, PlatformService
 
-OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc", "/_/")
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/_/")
 SUPPORTED_LOCALES = ["en", "zh-CN"]
 
 

@@ -109,3 +109,21 @@ async def test_openapi_document_lists_every_route(env: ScenarioEnv) -> None:
     ):
         assert path in paths, path
     validate(document)
+
+
+async def test_openapi_includes_the_callers_collections(env: ScenarioEnv) -> None:
+    service = await env.key_headers("default", "service_role")
+    created = await env.client.post(
+        "/admin/v1/collections",
+        headers=service,
+        json={"name": "notes", "fields": [{"name": "text", "type": "text"}]},
+    )
+    assert created.status_code == 201
+    with_key = (await env.client.get("/openapi.json", headers=service)).json()
+    validate(with_key)
+    assert "/rest/v1/notes" in with_key["paths"]
+    assert "rest_notes" in with_key["components"]["schemas"]
+    anonymous = (await env.client.get("/openapi.json")).json()
+    assert "/rest/v1/notes" not in anonymous["paths"]
+    assert "/admin/v1/projects" in anonymous["paths"]
+    assert (await env.client.get("/docs")).status_code == 200

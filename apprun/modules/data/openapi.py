@@ -82,8 +82,8 @@ def _filters(spec: CollectionSpec) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _paths(spec: CollectionSpec) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{spec.name}"}
+def _paths(spec: CollectionSpec, prefix: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{prefix}{spec.name}"}
     rows = {"type": "array", "items": ref}
     json_rows = {"application/json": {"schema": rows}}
     filters = _filters(spec)
@@ -110,9 +110,14 @@ def _paths(spec: CollectionSpec) -> dict[str, Any]:
 
 
 def collections_document(
-    project: str, specs: list[CollectionSpec], *, show_hidden: bool
+    project: str, specs: list[CollectionSpec], *, show_hidden: bool, embedded: bool = False
 ) -> dict[str, Any]:
-    """OpenAPI 3.1 for ``/rest/v1`` of one project: one path and one schema per collection."""
+    """OpenAPI 3.1 for ``/rest/v1`` of one project: one path and one schema per collection.
+
+    ``embedded`` gives the paths their ``/rest/v1`` prefix and the schemas a ``rest_``
+    prefix, for merging into the whole API's document.
+    """
+    base, prefix = ("/rest/v1", "rest_") if embedded else ("", "")
     return {
         "openapi": "3.1.0",
         "info": {
@@ -121,9 +126,11 @@ def collections_document(
             "description": "PostgREST-compatible access to the project's collections.",
         },
         "servers": [{"url": "/rest/v1"}],
-        "paths": {f"/{spec.name}": _paths(spec) for spec in specs},
+        "paths": {f"{base}/{spec.name}": _paths(spec, prefix) for spec in specs},
         "components": {
-            "schemas": {spec.name: _collection_schema(spec, show_hidden) for spec in specs},
+            "schemas": {
+                prefix + spec.name: _collection_schema(spec, show_hidden) for spec in specs
+            },
             "securitySchemes": {
                 "apikey": {"type": "apiKey", "in": "header", "name": "apikey"},
                 "bearer": {"type": "http", "scheme": "bearer"},

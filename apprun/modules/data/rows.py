@@ -144,12 +144,14 @@ class RowService:
             self._tables.popitem(last=False)
         return table
 
-    async def openapi(self, ctx: RequestContext) -> dict[str, Any]:
+    async def openapi(self, ctx: RequestContext, *, embedded: bool = False) -> dict[str, Any]:
         """The OpenAPI document of the project's collections (service role, for now)."""
         if not ctx.principal.is_service:
             raise denied(ctx, "permission denied for the schema")
         specs = await self._collections.specs(ctx)
-        return collections_document(ctx.project, specs, show_hidden=ctx.principal.is_service)
+        return collections_document(
+            ctx.project, specs, show_hidden=ctx.principal.is_service, embedded=embedded
+        )
 
     async def select(self, ctx: RequestContext, name: str, req: ApiRequest) -> ReadResult:
         db, cols, gate, by_name = await self._prepare_with_specs(ctx, name, "select")
