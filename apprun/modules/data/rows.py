@@ -220,53 +220,25 @@ class RowService:
         db, cols, gate = await self._prepare(ctx, name, "insert", body)
         rows = self._rows_to_insert(cols.spec, req, body)
         resolution = req.preferences.resolution
-        if resolution is not None and not gate.bypass:
-            raise denied(
-                ctx,
-                "upsert needs the service role for now",
-            )
+        merge_gate = None
+        if resolution == "merge-duplicates" and not gate.bypass:
+            # A merge changes existing rows: it needs the update grant and policy too.
+            merge_gate = (await self._prepare(ctx, name, "update", body))[2]
         try:
             async with db.tx() as conn:
-                await gate.check_new_rows(conn, rows)
                 if resolution is None:
+                    await gate.check_new_rows(conn, rows)
                     written = await rowstore.insert_rows(conn, cols.table, rows)
                     inserted = len(written)
                 else:
-                    sent = _sent_keys(req, body)
-                    written, inserted = await self._upsert(conn, cols, req, rows, resolution, sent)
+                    upsert = Upsert(cols, req, rows, resolution, _sent_keys(req, body))
+                    written, inserted = await upsert.run(conn, gate, merge_gate)
                 _check_singular(written, singular)
         except DBAPIError as exc:
             raise rowstore.database_error(exc, name) from None
         for row in written:
             await self._emit(ctx, hooks.ROW_INSERTED, name, None, row)
         return WriteResult(_project(written, req, cols, gate), inserted)
-
-    async def _upsert(
-        self,
-        conn: Any,
-        cols: Columns,
-        req: ApiRequest,
-        rows: list[Row],
-        resolution: Literal["merge-duplicates", "ignore-duplicates"],
-        sent: list[str],
-    ) -> tuple[list[Row], int]:
-        conflict = list(req.on_conflict or ("id",))
-        for column in conflict:
-            cols.field(column)
-        # Which conflict keys exist already: a merge that inserts nothing answers 200.
-        keys = {tuple(row.get(c) for c in conflict) for row in rows}
-        match = sa.or_(
-            *[
-                sa.and_(*[cols.table.c[c] == v for c, v in zip(conflict, key, strict=True)])
-                for key in keys
-            ]
-        )
-        existing = await rowstore.select_for_write(conn, cols.table, match)
-        known = {tuple(row[c] for c in conflict) for row in existing}
-        mode: Literal["merge", "ignore"] = "merge" if resolution == "merge-duplicates" else "ignore"
-        written = await rowstore.upsert_rows(conn, cols.table, rows, conflict, mode, sent)
-        inserted = sum(1 for row in written if tuple(row[c] for c in conflict) not in known)
-        return written, inserted
 
     def _rows_to_insert(self, spec: CollectionSpec, req: ApiRequest, body: Any) -> list[Row]:
         items = body if isinstance(body, list) else [body]
@@ -354,6 +326,54 @@ def _where(cols: Columns, req: ApiRequest, *, required: bool = False) -> sa.Colu
             "column every row matches, such as id=not.is.null.",
         )
     return sa.and_(sa.true(), *[condition(cols, c) for c in conditions])
+
+
+@dataclass
+class Upsert:
+    """``INSERT … ON CONFLICT`` with the policies of both halves: new rows pass the insert
+    check; for a merge, the rows it overwrites must be ones the caller may update, and must
+    still be after."""
+
+    cols: Columns
+    req: ApiRequest
+    rows: list[Row]
+    resolution: Literal["merge-duplicates", "ignore-duplicates"]
+    sent: list[str]
+
+    async def run(self, conn: Any, gate: Gate, merge_gate: Gate | None) -> tuple[list[Row], int]:
+        conflict = list(self.req.on_conflict or ("id",))
+        for column in conflict:
+            self.cols.field(column)
+        table = self.cols.table
+        keys = {tuple(row.get(c) for c in conflict) for row in self.rows}
+        match = sa.or_(
+            *[
+                sa.and_(*[table.c[c] == v for c, v in zip(conflict, key, strict=True)])
+                for key in keys
+            ]
+        )
+        existing = await rowstore.select_for_write(conn, table, match)
+        known = {tuple(row[c] for c in conflict) for row in existing}
+        fresh = [r for r in self.rows if tuple(r.get(c) for c in conflict) not in known]
+        await gate.check_new_rows(conn, fresh)
+        ids = [row["id"] for row in existing]
+        if merge_gate is not None and ids:
+            outside = (
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(table.c.id.in_(ids), sa.not_(merge_gate.filter(table)))
+            )
+            if await conn.scalar(outside):
+                raise merge_gate.violation()
+        mode: Literal["merge", "ignore"] = (
+            "merge" if self.resolution == "merge-duplicates" else "ignore"
+        )
+        written = await rowstore.upsert_rows(conn, table, self.rows, conflict, mode, self.sent)
+        if merge_gate is not None:
+            await merge_gate.check_written(conn, table, ids)
+        # A merge that inserts nothing answers 200, so count what was new.
+        inserted = sum(1 for row in written if tuple(row[c] for c in conflict) not in known)
+        return written, inserted
 
 
 def _sent_keys(req: ApiRequest, body: Any) -> list[str]:

@@ -305,3 +305,51 @@ ROLE_CASES = scenarios(
 @pytest.mark.parametrize("case", ROLE_CASES)
 async def test_roles_api(case: ApiScenario, env: ScenarioEnv) -> None:
     await case.run(env)
+
+
+async def test_upserts_by_users_obey_both_policies(env: ScenarioEnv) -> None:
+    await seed(env)
+    rows = env.services.data.rows
+    merge = query("POST", prefer="resolution=merge-duplicates,return=representation")
+    mine = await rows.insert(
+        user("user-a"),
+        "posts",
+        merge,
+        [
+            {"id": "a-draft", "title": "merged", "owner": "user-a"},
+            {"id": "a-new", "title": "new", "owner": "user-a"},
+        ],
+        False,
+    )
+    assert sorted(r["title"] for r in mine.rows) == ["merged", "new"]
+    assert mine.inserted == 1
+    with pytest.raises(RestError) as theirs:  # overwriting B's row: outside A's update policy
+        await rows.insert(
+            user("user-a"),
+            "posts",
+            merge,
+            {"id": "b-draft", "title": "stolen", "owner": "user-a"},
+            False,
+        )
+    assert theirs.value.status == 403
+    with pytest.raises(RestError) as forged:  # a new row for someone else: insert policy
+        await rows.insert(
+            user("user-a"),
+            "posts",
+            merge,
+            {"id": "x-new", "title": "forged", "owner": "user-b"},
+            False,
+        )
+    assert forged.value.status == 403
+    ignore = query("POST", prefer="resolution=ignore-duplicates,return=representation")
+    skipped = await rows.insert(
+        user("user-a"),
+        "posts",
+        ignore,
+        {"id": "b-draft", "title": "ignored", "owner": "user-a"},
+        False,
+    )
+    assert skipped.rows == []
+    service = await env.key_headers("default", "service_role")
+    b_draft = await env.client.get("/rest/v1/posts?id=eq.b-draft", headers=service)
+    assert b_draft.json()[0]["title"] == "B draft"
