@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from apprun.core.actions import Actions
-from apprun.core.context import RequestContext
+from apprun.core.context import SYSTEM, RequestContext
 from apprun.core.errors import Forbidden
 from apprun.modules.platform.schemas import Project, ProjectCreate
 from apprun.modules.platform.service import PlatformService
@@ -41,5 +41,5 @@ def register_actions(actions: Actions, platform: PlatformService) -> None:
 
 
 def _require_admin(ctx: RequestContext) -> None:
-    if not (ctx.principal.is_admin or ctx.principal.subject == "system"):
+    if not (ctx.principal.is_admin or ctx.principal == SYSTEM):
         raise Forbidden("Only platform administrators may manage projects.")
