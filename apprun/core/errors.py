@@ -49,6 +49,11 @@ class BadRequest(AppError):
     message = "The request is not valid."
 
 
+class InvalidCharacters(BadRequest):
+    code = "request.invalid_characters"
+    message = "The URL holds a NUL character, which no path or parameter may contain."
+
+
 class InvalidJson(BadRequest):
     code = "request.invalid_json"
     message = "The request body is not valid JSON."

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apprun.config import RateLimitSettings
 from apprun.core.context import ANONYMOUS, Principal, RequestContext
-from apprun.core.errors import AppError, ProjectMismatch, RateLimited
+from apprun.core.errors import AppError, InvalidCharacters, ProjectMismatch, RateLimited
 from apprun.core.ratelimit import RateLimiter
 from apprun.core.tenancy import Placement
 from apprun.http.middleware import header
@@ -66,6 +66,7 @@ class PipelineMiddleware:
         state = scope.setdefault("state", {})
         client_ip = self._client_ip(scope)
         try:
+            _check_characters(scope)
             # The IP bucket comes first, so guessing keys is throttled before it costs a lookup.
             decision = await self._limit(f"ip:{client_ip}", per_key=False)
             caller = await self._identify(scope)
@@ -150,6 +151,13 @@ class PipelineMiddleware:
                 headers={"Retry-After": str(retry), **_str_headers(_limit_headers(decision))},
             )
         return decision
+
+
+def _check_characters(scope: Scope) -> None:
+    # No database stores NUL in text, and no legitimate URL carries one: refuse it up front.
+    query = scope.get("query_string", b"").lower()
+    if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+        raise InvalidCharacters()
 
 
 def enforce_pipeline(request: Request) -> None:

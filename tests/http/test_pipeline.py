@@ -148,3 +148,11 @@ def _client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, client=("10.0.0.1", 1)), base_url="http://t"
     )
+
+
+async def test_nul_characters_in_urls_are_refused(env: ScenarioEnv) -> None:
+    headers = await env.admin_headers()
+    for url in ("/admin/v1/migrations?collection=%00", "/admin/v1/projects/a%00b"):
+        response = await env.client.get(url, headers=headers)
+        assert response.status_code == 400, url
+        assert response.json()["error"]["code"] == "request.invalid_characters"

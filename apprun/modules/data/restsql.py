@@ -9,9 +9,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from apprun.lib.postgrest.nodes import Filter, LogicTree, OrderTerm, SelectColumn, SelectItem
+from apprun.lib.postgrest.nodes import (
+    Filter,
+    JsonPath,
+    LogicTree,
+    OrderTerm,
+    SelectColumn,
+    SelectItem,
+)
 from apprun.lib.postgrest.nodes import SelectStar as Star
 from apprun.modules.data.errors import RestBadRequest
 from apprun.modules.data.schemas import CollectionSpec, FieldSpec
@@ -65,9 +73,11 @@ def selected_columns(cols: Columns, items: Sequence[SelectItem]) -> list[ColumnE
         if isinstance(item, Star):
             result.extend(c for c in cols.table.c if cols.visible(c.name))
         elif isinstance(item, SelectColumn):
-            if item.json_path or item.aggregate or item.cast:
-                raise _unsupported("JSON paths, casts and aggregates in select")
-            column, _ = cols.field(item.name)
+            if item.aggregate or item.cast:
+                raise _unsupported("casts and aggregates in select")
+            column, spec = cols.field(item.name)
+            if item.json_path:
+                column = json_path(column, spec, item.json_path)
             result.append(column.label(item.output_key))
         # Embeds are fetched and attached by embedding.Embedder.
     return result
@@ -78,10 +88,11 @@ def condition(cols: Columns, node: Filter | LogicTree) -> ColumnElement[bool]:
         parts = [condition(cols, child) for child in node.children]
         joined = sa.and_(*parts) if node.operator == "and" else sa.or_(*parts)
         return sa.not_(joined) if node.negated else joined
-    if node.json_path:
-        raise _unsupported("JSON paths in filters")
     column, spec = cols.field(node.column)
-    expression = _operator(cols, column, spec, node)
+    if node.json_path:
+        expression = _json_filter(cols, column, spec, node)
+    else:
+        expression = _operator(cols, column, spec, node)
     return sa.not_(expression) if node.negated else expression
 
 
@@ -182,14 +193,76 @@ def _array_items(text: str) -> list[str]:
 def order_by(cols: Columns, terms: Sequence[OrderTerm]) -> list[ColumnElement[Any]]:
     clauses: list[ColumnElement[Any]] = []
     for term in terms:
-        if term.embed is not None or term.json_path:
-            raise _unsupported("ordering by embeds or JSON paths")
-        column, _ = cols.field(term.column)
+        if term.embed is not None:
+            raise _unsupported("ordering by an embedded column")
+        column, spec = cols.field(term.column)
+        if term.json_path:
+            column = json_value(cols, column, spec, term.json_path)
         ordered = column.desc() if term.descending else column.asc()
         # PostgreSQL's defaults, made explicit so SQLite orders the same way.
         nulls = term.nulls or ("first" if term.descending else "last")
         clauses.append(ordered.nulls_first() if nulls == "first" else ordered.nulls_last())
     return clauses
+
+
+def json_path(column: ColumnElement[Any], spec: FieldSpec, path: JsonPath) -> ColumnElement[Any]:
+    """``data->a->0->>b``: JSON (``->``) or text (``->>``, last step) inside a json field."""
+    if spec.type != "json":
+        raise RestBadRequest(
+            f"operator does not exist: {spec.type} -> unknown",
+            pg_code="42883",
+            hint="JSON paths apply to json fields.",
+        )
+    keys = tuple(step.operand for step in path)
+    inner = column[keys if len(keys) > 1 else keys[0]]
+    return inner.as_string() if path[-1].as_text else inner
+
+
+def json_value(
+    cols: Columns, column: ColumnElement[Any], spec: FieldSpec, path: JsonPath
+) -> ColumnElement[Any]:
+    """A JSON path as a value SQL can order and test for NULL: numbers stay numbers, a
+    missing key is NULL (SQLite's JSON_QUOTE would turn it into the text 'null')."""
+    if path[-1].as_text or cols.dialect == "postgresql":
+        return json_path(column, spec, path)
+    json_path(column, spec, path)  # the same checks
+    if any('"' in str(step.operand) or "\\" in str(step.operand) for step in path):
+        raise _unsupported("quotes and backslashes in JSON keys")
+    steps = "".join(f"[{s.operand}]" if s.is_index else f'."{s.operand}"' for s in path)
+    return sa.func.json_extract(column, "$" + steps)
+
+
+def _json_filter(
+    cols: Columns, column: ColumnElement[Any], spec: FieldSpec, node: Filter
+) -> ColumnElement[bool]:
+    """Filters on JSON paths: ``->>`` compares text; ``->`` compares JSON values."""
+    inner = json_path(column, spec, node.json_path)
+    text_result = node.json_path[-1].as_text
+    op, value = node.operator, node.value
+    if op == "is":
+        return _is(json_value(cols, column, spec, node.json_path), str(value))
+    if text_result:
+        if op == "in" and isinstance(value, tuple):
+            return inner.in_([v for v in value if v is not None])
+        if isinstance(value, str) and op in COMPARE:
+            return COMPARE[op](inner, value)
+        if isinstance(value, str) and op in ("like", "ilike"):
+            pattern = value.replace("*", "%")
+            return inner.like(pattern) if op == "like" else inner.ilike(pattern)
+    elif op in ("eq", "neq") and isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            raise RestBadRequest(
+                f'invalid input syntax for type json: "{value}"', pg_code="22P02"
+            ) from None
+        target: ColumnElement[Any] = (
+            sa.bindparam(None, parsed, type_=JSONB)
+            if cols.dialect == "postgresql"
+            else sa.func.json(sa.literal(json.dumps(parsed, separators=(",", ":"))))
+        )
+        return inner == target if op == "eq" else inner != target
+    raise _unsupported(f'the operator "{op}" on a JSON path')
 
 
 def _unsupported(what: str) -> RestBadRequest:

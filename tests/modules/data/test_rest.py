@@ -511,3 +511,42 @@ async def test_an_empty_select_returns_empty_objects(env: ScenarioEnv) -> None:
     response = await env.client.get("/rest/v1/posts?select=", headers=headers)
     assert response.status_code == 200
     assert response.json() == [{}, {}, {}]
+
+
+async def test_json_paths(env: ScenarioEnv) -> None:
+    headers = await env.key_headers("default", "service_role")
+    await env.client.post(
+        "/admin/v1/collections",
+        headers=headers,
+        json={"name": "things", "fields": [{"name": "data", "type": "json"}]},
+    )
+    rows = [
+        {"id": "t1", "data": {"name": "one", "size": 5, "tags": ["a", "b"], "dims": {"w": 2}}},
+        {"id": "t2", "data": {"name": "two", "size": 10, "tags": ["c"], "dims": {"w": 7}}},
+        {"id": "t3", "data": {"other": True}},
+    ]
+    assert (await env.client.post("/rest/v1/things", headers=headers, json=rows)).status_code == 201
+
+    async def ids(query: str) -> list[str]:
+        response = await env.client.get(f"/rest/v1/things?select=id&{query}", headers=headers)
+        assert response.status_code == 200, response.text
+        return sorted(row["id"] for row in response.json())
+
+    assert await ids("data->>name=eq.one") == ["t1"]
+    assert await ids("data->dims->>w=eq.7") == ["t2"]
+    assert await ids("data->size=eq.10") == ["t2"]
+    assert await ids('data->name=eq."two"') == ["t2"]
+    assert await ids("data->>name=is.null") == ["t3"]
+    assert await ids("data->>name=in.(one,two)") == ["t1", "t2"]
+    assert await ids("data->>name=like.o*") == ["t1"]
+    picked = await env.client.get(
+        "/rest/v1/things?select=id,name:data->>name,w:data->dims->w,data->tags->0&id=eq.t1",
+        headers=headers,
+    )
+    assert picked.json() == [{"id": "t1", "name": "one", "w": 2, "tags": "a"}]
+    ordered = await env.client.get(
+        "/rest/v1/things?select=id&order=data->size.desc.nullslast", headers=headers
+    )
+    assert [r["id"] for r in ordered.json()] == ["t2", "t1", "t3"]
+    bad = await env.client.get("/rest/v1/things?select=id&id->>x=eq.1", headers=headers)
+    assert bad.status_code == 400
