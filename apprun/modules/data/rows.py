@@ -283,6 +283,7 @@ class RowService:
             async with db.tx() as conn:
                 before = await rowstore.select_for_write(conn, cols.table, where)
                 ids = [r["id"] for r in before]
+                _check_max_affected(req, len(ids))
                 after = await rowstore.update_rows(conn, cols.table, ids, values)
                 await gate.check_written(conn, cols.table, ids)
                 _check_singular(after, singular)
@@ -301,6 +302,7 @@ class RowService:
         try:
             async with db.tx() as conn:
                 before = await rowstore.select_for_write(conn, cols.table, where)
+                _check_max_affected(req, len(before))
                 _check_singular(before, singular)
                 await rowstore.delete_rows(conn, cols.table, [r["id"] for r in before])
         except DBAPIError as exc:
@@ -394,6 +396,16 @@ def _writable(spec: CollectionSpec, key: str) -> Any:
             pg_code="PGRST204",
         )
     return found
+
+
+def _check_max_affected(req: ApiRequest, affected: int) -> None:
+    prefs = req.preferences
+    if prefs.strict and prefs.max_affected is not None and affected > prefs.max_affected:
+        raise RestBadRequest(
+            "Query result exceeds max-affected preference constraint",
+            pg_code="PGRST124",
+            details=f"The query affects {affected} rows",
+        )
 
 
 def _check_singular(rows: list[Row], singular: bool) -> None:

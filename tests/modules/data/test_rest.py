@@ -550,3 +550,19 @@ async def test_json_paths(env: ScenarioEnv) -> None:
     assert [r["id"] for r in ordered.json()] == ["t2", "t1", "t3"]
     bad = await env.client.get("/rest/v1/things?select=id&id->>x=eq.1", headers=headers)
     assert bad.status_code == 400
+
+
+async def test_max_affected_with_strict_handling(env: ScenarioEnv) -> None:
+    await seed(env)
+    headers = await env.key_headers("default", "service_role")
+    strict = {**headers, "Prefer": "handling=strict, max-affected=1"}
+    too_many = await env.client.patch(
+        "/rest/v1/posts?published=is.true", headers=strict, json={"views": 1}
+    )
+    assert too_many.status_code == 400
+    assert too_many.json()["code"] == "PGRST124"
+    assert too_many.json()["details"] == "The query affects 2 rows"
+    one = await env.client.delete("/rest/v1/posts?id=eq.p2", headers=strict)
+    assert one.status_code == 204
+    left = await env.client.get("/rest/v1/posts?order=id", headers=headers)
+    assert [r["views"] for r in left.json()] == [10, 0]  # the refused PATCH changed nothing
