@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from apprun.core.tenancy import Placement
 
@@ -23,6 +25,10 @@ class Principal:
     subject: str | None = None
     email: str | None = None
     key_verified: bool = False
+    aal: str | None = None
+    """Authenticator assurance level of a signed-in user (``aal1``, ``aal2``)."""
+    claims: Mapping[str, Any] = field(default_factory=dict)
+    """The end user's token claims, for rules (``@auth.claims.*``)."""
 
     @property
     def is_admin(self) -> bool:

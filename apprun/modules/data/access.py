@@ -145,6 +145,8 @@ class AccessControl:
             role=principal.role.value,
             roles=roles,
             email=principal.email,
+            aal=principal.aal,
+            claims=principal.claims,
         )
         known = dict(collections)
         request = RequestInfo(method, body if isinstance(body, dict) else None)

@@ -353,3 +353,34 @@ async def test_upserts_by_users_obey_both_policies(env: ScenarioEnv) -> None:
     service = await env.key_headers("default", "service_role")
     b_draft = await env.client.get("/rest/v1/posts?id=eq.b-draft", headers=service)
     assert b_draft.json()[0]["title"] == "B draft"
+
+
+async def test_rules_read_the_principals_claims_and_aal(env: ScenarioEnv) -> None:
+    service = await env.key_headers("default", "service_role")
+    created = await env.client.post(
+        "/admin/v1/collections",
+        headers=service,
+        json={
+            "name": "docs",
+            "fields": [{"name": "org", "type": "text"}],
+            "policies": {"select": 'org = @auth.claims.org_id && @auth.aal = "aal2"'},
+            "grants": {"authenticated": ["select"]},
+        },
+    )
+    assert created.status_code == 201, created.text
+    await env.client.post(
+        "/rest/v1/docs",
+        headers=service,
+        json=[{"id": "d1", "org": "acme"}, {"id": "d2", "org": "other"}],
+    )
+
+    def member(aal: str) -> RequestContext:
+        principal = Principal(
+            Role.AUTHENTICATED, subject="u1", key_verified=True, aal=aal, claims={"org_id": "acme"}
+        )
+        return RequestContext("default", principal)
+
+    strong = await env.services.data.rows.select(member("aal2"), "docs", query("GET"))
+    assert [r["id"] for r in strong.rows] == ["d1"]
+    weak = await env.services.data.rows.select(member("aal1"), "docs", query("GET"))
+    assert weak.rows == []
