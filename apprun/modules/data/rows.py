@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
@@ -42,6 +42,7 @@ from apprun.modules.data.errors import (
 from apprun.modules.data.openapi import collections_document
 from apprun.modules.data.restsql import Columns, condition, order_by, selected_columns
 from apprun.modules.data.schemas import CollectionSpec, Operation
+from apprun.modules.data.upsert import Upsert, sent_keys
 from apprun.modules.data.values import SYSTEM, from_json, to_json
 
 TABLE_CACHE = 256
@@ -231,7 +232,7 @@ class RowService:
                     written = await rowstore.insert_rows(conn, cols.table, rows)
                     inserted = len(written)
                 else:
-                    upsert = Upsert(cols, req, rows, resolution, _sent_keys(req, body))
+                    upsert = Upsert(cols, req, rows, resolution, sent_keys(req, body))
                     written, inserted = await upsert.run(conn, gate, merge_gate)
                 _check_singular(written, singular)
         except DBAPIError as exc:
@@ -328,62 +329,6 @@ def _where(cols: Columns, req: ApiRequest, *, required: bool = False) -> sa.Colu
             "column every row matches, such as id=not.is.null.",
         )
     return sa.and_(sa.true(), *[condition(cols, c) for c in conditions])
-
-
-@dataclass
-class Upsert:
-    """``INSERT … ON CONFLICT`` with the policies of both halves: new rows pass the insert
-    check; for a merge, the rows it overwrites must be ones the caller may update, and must
-    still be after."""
-
-    cols: Columns
-    req: ApiRequest
-    rows: list[Row]
-    resolution: Literal["merge-duplicates", "ignore-duplicates"]
-    sent: list[str]
-
-    async def run(self, conn: Any, gate: Gate, merge_gate: Gate | None) -> tuple[list[Row], int]:
-        conflict = list(self.req.on_conflict or ("id",))
-        for column in conflict:
-            self.cols.field(column)
-        table = self.cols.table
-        keys = {tuple(row.get(c) for c in conflict) for row in self.rows}
-        match = sa.or_(
-            *[
-                sa.and_(*[table.c[c] == v for c, v in zip(conflict, key, strict=True)])
-                for key in keys
-            ]
-        )
-        existing = await rowstore.select_for_write(conn, table, match)
-        known = {tuple(row[c] for c in conflict) for row in existing}
-        fresh = [r for r in self.rows if tuple(r.get(c) for c in conflict) not in known]
-        await gate.check_new_rows(conn, fresh)
-        ids = [row["id"] for row in existing]
-        if merge_gate is not None and ids:
-            outside = (
-                sa.select(sa.func.count())
-                .select_from(table)
-                .where(table.c.id.in_(ids), sa.not_(merge_gate.filter(table)))
-            )
-            if await conn.scalar(outside):
-                raise merge_gate.violation()
-        mode: Literal["merge", "ignore"] = (
-            "merge" if self.resolution == "merge-duplicates" else "ignore"
-        )
-        written = await rowstore.upsert_rows(conn, table, self.rows, conflict, mode, self.sent)
-        if merge_gate is not None:
-            await merge_gate.check_written(conn, table, ids)
-        # A merge that inserts nothing answers 200, so count what was new.
-        inserted = sum(1 for row in written if tuple(row[c] for c in conflict) not in known)
-        return written, inserted
-
-
-def _sent_keys(req: ApiRequest, body: Any) -> list[str]:
-    """The columns the client sent: what a merge may overwrite (not the filled defaults)."""
-    if req.columns is not None:
-        return list(req.columns)
-    items = body if isinstance(body, list) else [body]
-    return list(dict.fromkeys(key for item in items for key in item))
 
 
 def _writable(spec: CollectionSpec, key: str) -> Any:
