@@ -75,17 +75,34 @@ class Database:
                 yield conn
 
     @asynccontextmanager
-    async def tx(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed when the block exits, rolled back on error."""
+    async def tx(self, *, foreign_keys: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed when the block exits, rolled back on error.
+
+        ``foreign_keys=False`` (SQLite) suspends foreign-key enforcement for the transaction,
+        as a table rebuild needs; the caller checks the keys itself before committing.
+        """
         async with self.writer.connect() as conn:
             if self._options:
                 await conn.execution_options(**self._options)
-            async with conn.begin():
-                yield conn
+            # SQLite ignores this pragma inside a transaction: set it before BEGIN.
+            suspend = not foreign_keys and self.dialect == "sqlite"
+            if suspend:
+                await _driver_execute(conn, "PRAGMA foreign_keys = OFF")
+            try:
+                async with conn.begin():
+                    yield conn
+            finally:
+                if suspend:
+                    await _driver_execute(conn, "PRAGMA foreign_keys = ON")
 
     async def ping(self) -> None:
         async with self.reader.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
+
+
+async def _driver_execute(conn: AsyncConnection, sql: str) -> None:
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.execute(sql)  # type: ignore[union-attr]
 
 
 def sqlite_engines(

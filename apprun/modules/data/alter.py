@@ -3,13 +3,15 @@
 What this version changes in place, on SQLite and PostgreSQL alike: renaming the collection,
 adding fields, renaming fields, dropping fields, adding and dropping indexes and unique
 fields, and anything that lives only in apprun (policies, hidden, pattern, default for
-new rows). Changing a field's type or its database constraints needs a table rebuild, which
-is not done yet: such a plan is refused with a message saying so.
+new rows). Changing a field's type or its database constraints, and dropping a relation
+field on SQLite, rebuild the table (``rebuild.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+from alembic.operations import Operations
 
 from apprun.modules.data.ddl import (
     Op,
@@ -21,6 +23,7 @@ from apprun.modules.data.ddl import (
     drop_index_op,
     index_specs,
 )
+from apprun.modules.data.rebuild import CHILD, plan_rebuild
 from apprun.modules.data.schemas import CollectionSpec, FieldSpec
 
 # What the database itself enforces about a field; changing these needs a rebuild.
@@ -37,11 +40,23 @@ PHYSICAL = (
 )
 
 
-def plan_alter(old: CollectionSpec, new: CollectionSpec, dialect: str) -> Plan:
-    """The steps from ``old`` to ``new``; raises UnsupportedChange for what it cannot do."""
+def plan_alter(
+    old: CollectionSpec, new: CollectionSpec, dialect: str, children: Sequence[CHILD] = ()
+) -> Plan:
+    """The steps from ``old`` to ``new``; raises UnsupportedChange for what it cannot do.
+
+    ``children`` are the relation fields of other collections that point at this one (a
+    rebuild on PostgreSQL restores their foreign keys).
+    """
     table = old.name
     renames, added, dropped = _field_mapping(old, new)
-    _refuse_physical_changes(old, new, renames)
+    if _needs_rebuild(old, new, renames, dropped, dialect):
+        drops = [
+            Step("drop_field", f"drop field {spec.name} and its values", _nothing, destructive=True)
+            for spec in dropped
+        ]
+        rebuilt = [*drops, *plan_rebuild(old, new, renames, dialect, children)]
+        return Plan(new.name, rebuilt, rebuild=True)
     steps: list[Step] = []
     old_indexes = index_specs(old)
     new_indexes = index_specs(new)
@@ -67,11 +82,6 @@ def plan_alter(old: CollectionSpec, new: CollectionSpec, dialect: str) -> Plan:
             )
         )
     for spec in dropped:
-        if spec.type == "relation" and dialect == "sqlite":
-            raise UnsupportedChange(
-                f"dropping the relation field {spec.name!r} needs a table rebuild on SQLite, "
-                "which this version does not do yet"
-            )
         steps.append(
             Step(
                 "drop_field",
@@ -121,20 +131,29 @@ def _field_mapping(
     return renames, added, dropped
 
 
-def _refuse_physical_changes(
-    old: CollectionSpec, new: CollectionSpec, renames: Mapping[str, str]
-) -> None:
+def _needs_rebuild(
+    old: CollectionSpec,
+    new: CollectionSpec,
+    renames: Mapping[str, str],
+    dropped: list[FieldSpec],
+    dialect: str,
+) -> bool:
+    """Whether ALTER TABLE cannot do it: a changed type or database constraint, or (SQLite)
+    a dropped relation field."""
+    if dialect == "sqlite" and any(spec.type == "relation" for spec in dropped):
+        return True
     new_by_name = {f.name: f for f in new.fields}
     for before in old.fields:
         after = new_by_name.get(renames.get(before.name, before.name))
-        if after is None:
-            continue
-        changed = [attr for attr in PHYSICAL if getattr(before, attr) != getattr(after, attr)]
-        if changed:
-            raise UnsupportedChange(
-                f"changing {', '.join(changed)} of field {before.name!r} needs a table "
-                "rebuild, which this version does not do yet: add a new field instead"
-            )
+        if after is not None and any(
+            getattr(before, attr) != getattr(after, attr) for attr in PHYSICAL
+        ):
+            return True
+    return False
+
+
+def _nothing(_: Operations) -> None:
+    """A step that only reports (the rebuild's copy leaves the dropped field behind)."""
 
 
 def _rename_table(before: str, after: str) -> Op:

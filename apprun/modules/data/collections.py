@@ -35,6 +35,7 @@ from apprun.modules.data.schemas import (
     Collection,
     CollectionPatch,
     CollectionSpec,
+    FieldSpec,
     Migration,
     MigrationPlan,
     PlanStep,
@@ -74,6 +75,16 @@ class CollectionService:
         if row is None:
             raise CollectionNotFound(details={"collection": name})
         return _collection(row)
+
+    async def children(self, ctx: RequestContext, name: str) -> list[tuple[str, FieldSpec]]:
+        """The relation fields of other collections that point at ``name``."""
+        return [
+            (spec.name, field)
+            for spec in await self.specs(ctx)
+            if spec.name != name
+            for field in spec.fields
+            if field.collection == name
+        ]
 
     async def specs(self, ctx: RequestContext) -> list[CollectionSpec]:
         """Every collection's definition."""
@@ -124,7 +135,7 @@ class CollectionService:
         _check_relations(spec, (known - {name}) | {spec.name})
         await self._check_policies(ctx, spec)
         try:
-            plan = plan_alter(old, spec, db.dialect)
+            plan = plan_alter(old, spec, db.dialect, await self.children(ctx, name))
         except ddl.UnsupportedChange as exc:
             raise InvalidSchema(str(exc), details={"collection": name}) from None
         if plan.destructive and not (patch.confirm or dry_run):
@@ -209,13 +220,14 @@ class CollectionService:
             return results
         now = self._clock.now()
         try:
-            async with db.tx() as conn:
+            rebuild = any(change.plan.rebuild for change in changes)
+            async with db.tx(foreign_keys=not rebuild) as conn:
                 for change, statements in rendered:
                     await conn.run_sync(ddl.apply, change.plan, db.schema)
                     await _record_catalog(conn, change.action, change.before, change.after, now)
                     await _record_permissions(conn, change)
                     await store.insert_migration(conn, _history(ctx, change, statements, now))
-        except (IntegrityError, DBAPIError) as exc:
+        except (IntegrityError, DBAPIError, ddl.UnsupportedChange) as exc:
             reason = str(getattr(exc, "orig", exc)).splitlines()[0][:500]
             names = [change.plan.collection for change in changes]
             raise MigrationFailed(details={"collections": names, "reason": reason}) from None

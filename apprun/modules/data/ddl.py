@@ -42,6 +42,8 @@ class Step:
 class Plan:
     collection: str
     steps: list[Step] = field(default_factory=list)
+    rebuild: bool = False
+    """A table rebuild: on SQLite it runs with foreign-key enforcement suspended."""
 
     @property
     def destructive(self) -> bool:

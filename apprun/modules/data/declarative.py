@@ -56,7 +56,14 @@ class SchemaService:
         for name in sorted(set(desired) & set(current)):
             if _stored(desired[name]) != _stored(current[name]):
                 try:
-                    plan = plan_alter(current[name], desired[name], db.dialect)
+                    children = [
+                        (other.name, field)
+                        for other in desired.values()
+                        if other.name != name
+                        for field in other.fields
+                        if field.collection == name
+                    ]
+                    plan = plan_alter(current[name], desired[name], db.dialect, children)
                 except ddl.UnsupportedChange as exc:
                     raise InvalidSchema(str(exc), details={"collection": name}) from None
                 changes.append(Change("alter", current[name], desired[name], plan))
