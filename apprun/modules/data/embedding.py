@@ -16,11 +16,17 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from apprun.lib.postgrest.nodes import Path, SelectEmbed, SelectItem
+from apprun.lib.postgrest.nodes import OrderTerm, Path, SelectEmbed, SelectItem
 from apprun.lib.postgrest.query import ApiRequest
 from apprun.modules.data.access import Gate
 from apprun.modules.data.errors import RestBadRequest, RestError
-from apprun.modules.data.restsql import Columns, condition, order_by, selected_columns
+from apprun.modules.data.restsql import (
+    Columns,
+    condition,
+    order_by,
+    ordered,
+    selected_columns,
+)
 from apprun.modules.data.schemas import CollectionSpec
 
 Row = dict[str, Any]
@@ -125,10 +131,6 @@ class Embedder:
         path: Path,
     ) -> list[Row]:
         for embed in embeds(items):
-            if embed.spread:
-                raise RestBadRequest(
-                    "spread embeds (...) are not supported yet", pg_code="PGRST100"
-                )
             link = resolve_link(parent, embed, self.specs)
             rows = await self._attach_one(conn, link, embed, rows, (*path, embed.name))
         return rows
@@ -163,7 +165,9 @@ class Embedder:
                 value = value[0] if value else None
             if embed.join == "inner" and not value:
                 continue
-            if embed.items:  # `rel()` selects nothing and adds no key
+            if embed.spread:
+                _spread(row, value, link, _output_keys(cols, embed))
+            elif embed.items:  # `rel()` selects nothing and adds no key
                 row[embed.name] = value
             kept.append(row)
         return kept
@@ -186,6 +190,46 @@ async def _fetch(
     stmt = sa.select(*columns.values()).where(where)
     result = await conn.execute(stmt.order_by(*order_by(cols, req.order_at(path))))
     return [{str(k): v for k, v in row.items()} for row in result.mappings()]
+
+
+async def order_by_embed(
+    embedder: Embedder, parent: Columns, term: OrderTerm
+) -> sa.ColumnElement[Any]:
+    """``order=category(name).desc``: parents sorted by a to-one embed's column."""
+    embed = next((e for e in embeds(embedder.req.select) if e.name == term.embed), None)
+    if embed is None:
+        raise RestBadRequest(
+            f"'{term.embed}' is not an embedded resource in this request", pg_code="PGRST108"
+        )
+    link = resolve_link(parent.spec, embed, embedder.specs)
+    if link.kind == "many":
+        raise RestBadRequest(
+            f"A related order on '{term.embed}' is not possible",
+            pg_code="PGRST118",
+            details="It is a to-many relationship.",
+        )
+    gate = await embedder.gate_for(link.target)
+    target = embedder.columns_for(link.target, gate)
+    column, _ = target.field(term.column)
+    value = (
+        sa.select(column)
+        .where(target.table.c.id == parent.table.c[link.local], gate.filter(target.table))
+        .scalar_subquery()
+    )
+    return ordered(value, term)
+
+
+def _output_keys(cols: Columns, embed: SelectEmbed) -> list[str]:
+    keys = [str(c.key) for c in selected_columns(cols, embed.items)]
+    return keys + [child.name for child in embeds(embed.items) if not child.spread]
+
+
+def _spread(row: Row, value: Any, link: Link, keys: list[str]) -> None:
+    """``...rel(a,b)``: a to-one's columns join the parent; a to-many's become arrays."""
+    if link.kind == "one":
+        row.update({key: (value or {}).get(key) for key in keys})
+    else:
+        row.update({key: [child.get(key) for child in value] for key in keys})
 
 
 def _key(column: str) -> str:

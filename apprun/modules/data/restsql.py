@@ -73,11 +73,16 @@ def selected_columns(cols: Columns, items: Sequence[SelectItem]) -> list[ColumnE
         if isinstance(item, Star):
             result.extend(c for c in cols.table.c if cols.visible(c.name))
         elif isinstance(item, SelectColumn):
-            if item.aggregate or item.cast:
-                raise _unsupported("casts and aggregates in select")
+            if item.aggregate:
+                # As PostgREST's default configuration (db-aggregates-enabled = false).
+                raise RestBadRequest(
+                    "Use of aggregate functions is not allowed", pg_code="PGRST123"
+                )
             column, spec = cols.field(item.name)
             if item.json_path:
                 column = json_path(column, spec, item.json_path)
+            if item.cast:
+                column = sa.cast(column, _cast_type(item.cast))
             result.append(column.label(item.output_key))
         # Embeds are fetched and attached by embedding.Embedder.
     return result
@@ -194,15 +199,40 @@ def order_by(cols: Columns, terms: Sequence[OrderTerm]) -> list[ColumnElement[An
     clauses: list[ColumnElement[Any]] = []
     for term in terms:
         if term.embed is not None:
-            raise _unsupported("ordering by an embedded column")
+            raise _unsupported("ordering by an embedded column here")
         column, spec = cols.field(term.column)
         if term.json_path:
             column = json_value(cols, column, spec, term.json_path)
-        ordered = column.desc() if term.descending else column.asc()
-        # PostgreSQL's defaults, made explicit so SQLite orders the same way.
-        nulls = term.nulls or ("first" if term.descending else "last")
-        clauses.append(ordered.nulls_first() if nulls == "first" else ordered.nulls_last())
+        clauses.append(ordered(column, term))
     return clauses
+
+
+def ordered(column: ColumnElement[Any], term: OrderTerm) -> ColumnElement[Any]:
+    """``column`` sorted as ``term`` says, NULLs placed explicitly (PostgreSQL's defaults,
+    made explicit so SQLite orders the same way)."""
+    direction = column.desc() if term.descending else column.asc()
+    nulls = term.nulls or ("first" if term.descending else "last")
+    return direction.nulls_first() if nulls == "first" else direction.nulls_last()
+
+
+CASTS: dict[str, sa.types.TypeEngine[Any]] = {
+    "text": sa.Text(), "varchar": sa.Text(), "int": sa.Integer(), "int4": sa.Integer(),
+    "integer": sa.Integer(), "bigint": sa.BigInteger(), "int8": sa.BigInteger(),
+    "numeric": sa.Numeric(), "float": sa.Float(), "float8": sa.Float(),
+    "double precision": sa.Float(), "real": sa.Float(), "bool": sa.Boolean(),
+    "boolean": sa.Boolean(), "date": sa.Date(),
+}  # fmt: skip
+
+
+def _cast_type(name: str) -> sa.types.TypeEngine[Any]:
+    try:
+        return CASTS[name.lower()]
+    except KeyError:
+        raise RestBadRequest(
+            f'type "{name}" does not exist',
+            pg_code="42704",
+            hint="Casts to: " + ", ".join(sorted(CASTS)),
+        ) from None
 
 
 def json_path(column: ColumnElement[Any], spec: FieldSpec, path: JsonPath) -> ColumnElement[Any]:

@@ -31,6 +31,7 @@ from apprun.modules.data.embedding import (
     embeds,
     inner_filter,
     link_columns,
+    order_by_embed,
     resolve_link,
     strip_keys,
 )
@@ -174,20 +175,26 @@ class RowService:
             }
         )
         async with db.read() as conn:
+            order = await self._order(embedder, cols, req)
             rows = await rowstore.select_rows(
-                conn,
-                cols.table,
-                list(columns.values()),
-                where,
-                order_by(cols, req.order_at()),
-                limit,
-                offset,
+                conn, cols.table, list(columns.values()), where, order, limit, offset
             )
             total = None
             if req.preferences.count is not None:
                 total = await rowstore.count_rows(conn, cols.table, where)
             rows = await embedder.attach(conn, cols.spec, rows, req.select, ())
         return ReadResult([_out(strip_keys(row), gate) for row in rows], offset, total)
+
+    async def _order(
+        self, embedder: Embedder, cols: Columns, req: ApiRequest
+    ) -> list[sa.ColumnElement[Any]]:
+        clauses: list[sa.ColumnElement[Any]] = []
+        for term in req.order_at():
+            if term.embed is None:
+                clauses += order_by(cols, [term])
+            else:
+                clauses.append(await order_by_embed(embedder, cols, term))
+        return clauses
 
     async def _inner_filters(
         self, embedder: Embedder, cols: Columns, req: ApiRequest

@@ -165,3 +165,43 @@ async def test_embedded_rows_obey_their_own_grants_and_policies(env: ScenarioEnv
     )
     news = await get(env, anon, "/rest/v1/categories?select=id,posts(id)&id=eq.news&posts.order=id")
     assert news == [{"id": "news", "posts": [{"id": "p1"}]}]  # p2 is not published
+
+
+async def test_spread_and_ordering_by_an_embed(env: ScenarioEnv) -> None:
+    service = await seed(env)
+    spread = await get(
+        env, service, "/rest/v1/posts?select=id,...category(category_name:name)&order=id"
+    )
+    assert spread == [
+        {"id": "p1", "category_name": "News"},
+        {"id": "p2", "category_name": "News"},
+        {"id": "p3", "category_name": "Tech"},
+        {"id": "p4", "category_name": None},
+    ]
+    many = await get(
+        env,
+        service,
+        "/rest/v1/categories?select=id,...posts(post_ids:id)&id=eq.news&posts.order=id",
+    )
+    assert many == [{"id": "news", "post_ids": ["p1", "p2"]}]
+    by_author = await get(
+        env, service, "/rest/v1/posts?select=id,author(name)&order=author(name).desc.nullslast,id"
+    )
+    assert [r["id"] for r in by_author] == ["p2", "p1", "p3", "p4"]
+    to_many = await env.client.get(
+        "/rest/v1/categories?select=id,posts(id)&order=posts(id)", headers=service
+    )
+    assert to_many.json()["code"] == "PGRST118"
+    absent = await env.client.get("/rest/v1/posts?select=id&order=author(name)", headers=service)
+    assert absent.json()["code"] == "PGRST108"
+
+
+async def test_casts_and_aggregates(env: ScenarioEnv) -> None:
+    service = await seed(env)
+    cast = await get(env, service, "/rest/v1/posts?select=id,published::text&id=eq.p1")
+    assert cast[0]["published"] in ("true", "1")  # PostgreSQL's and SQLite's text of true
+    unknown = await env.client.get("/rest/v1/posts?select=id::geometry", headers=service)
+    assert unknown.json()["code"] == "42704"
+    aggregate = await env.client.get("/rest/v1/posts?select=count()", headers=service)
+    assert aggregate.status_code == 400
+    assert aggregate.json()["code"] == "PGRST123"
