@@ -20,7 +20,6 @@ from apprun.core.context import RequestContext
 from apprun.core.db import Database
 from apprun.core.hooks import Hooks
 from apprun.core.ids import new_id
-from apprun.lib.postgrest.nodes import SelectColumn
 from apprun.lib.postgrest.query import ApiRequest
 from apprun.modules.data import ddl, hooks, rowstore
 from apprun.modules.data.access import AccessControl, Gate, denied
@@ -60,7 +59,10 @@ class ReadResult:
 
 @dataclass
 class WriteResult:
+    ids: list[str] = field(default_factory=list)
+    """The ids of the rows written, in write order."""
     rows: list[Row] = field(default_factory=list)
+    """Those rows as ``select`` shapes them, when the response shows them."""
     inserted: int = 0
 
 
@@ -165,25 +167,13 @@ class RowService:
             *await self._inner_filters(embedder, cols, req),
         )
         offset, limit = self._window(req)
-        columns = {c.key: c for c in selected_columns(cols, req.select)}
-        # The join keys of embeds; with an empty select, at least one column for SQL.
-        columns.update(
-            {
-                c.key: c
-                for c in link_columns(cols.spec, cols.table)
-                if embeds(req.select) or not columns
-            }
-        )
         async with db.read() as conn:
             order = await self._order(embedder, cols, req)
-            rows = await rowstore.select_rows(
-                conn, cols.table, list(columns.values()), where, order, limit, offset
-            )
+            rows = await _read(conn, embedder, cols, gate, where, order, limit, offset)
             total = None
             if req.preferences.count is not None:
                 total = await rowstore.count_rows(conn, cols.table, where)
-            rows = await embedder.attach(conn, cols.spec, rows, req.select, ())
-        return ReadResult([_out(strip_keys(row), gate) for row in rows], offset, total)
+        return ReadResult(rows, offset, total)
 
     async def _order(
         self, embedder: Embedder, cols: Columns, req: ApiRequest
@@ -225,7 +215,8 @@ class RowService:
     async def insert(
         self, ctx: RequestContext, name: str, req: ApiRequest, body: Any, singular: bool
     ) -> WriteResult:
-        db, cols, gate = await self._prepare(ctx, name, "insert", body)
+        db, cols, gate, by_name = await self._prepare_with_specs(ctx, name, "insert", body)
+        embedder = self._embedder(ctx, req, by_name, db.dialect)
         rows = self._rows_to_insert(cols.spec, req, body)
         resolution = req.preferences.resolution
         merge_gate = None
@@ -242,11 +233,13 @@ class RowService:
                     upsert = Upsert(cols, req, rows, resolution, sent_keys(req, body))
                     written, inserted = await upsert.run(conn, gate, merge_gate)
                 _check_singular(written, singular)
+                ids = [r["id"] for r in written]
+                shaped = await _written(conn, embedder, cols, gate, ids, _shown(req, singular))
         except DBAPIError as exc:
             raise rowstore.database_error(exc, name) from None
         for row in written:
             await self._emit(ctx, hooks.ROW_INSERTED, name, None, row)
-        return WriteResult(_project(written, req, cols, gate), inserted)
+        return WriteResult(ids, shaped, inserted)
 
     def _rows_to_insert(self, spec: CollectionSpec, req: ApiRequest, body: Any) -> list[Row]:
         items = body if isinstance(body, list) else [body]
@@ -281,7 +274,8 @@ class RowService:
     async def update(
         self, ctx: RequestContext, name: str, req: ApiRequest, body: Any, singular: bool
     ) -> WriteResult:
-        db, cols, gate = await self._prepare(ctx, name, "update", body)
+        db, cols, gate, by_name = await self._prepare_with_specs(ctx, name, "update", body)
+        embedder = self._embedder(ctx, req, by_name, db.dialect)
         if not isinstance(body, dict):
             raise RestBadRequest("Empty or invalid json", pg_code="PGRST102")
         values = {key: from_json(_writable(cols.spec, key), value) for key, value in body.items()}
@@ -295,29 +289,34 @@ class RowService:
                 after = await rowstore.update_rows(conn, cols.table, ids, values)
                 await gate.check_written(conn, cols.table, ids)
                 _check_singular(after, singular)
+                shaped = await _written(conn, embedder, cols, gate, ids, _shown(req, singular))
         except DBAPIError as exc:
             raise rowstore.database_error(exc, name) from None
         old = {r["id"]: r for r in before}
         for row in after:
             await self._emit(ctx, hooks.ROW_UPDATED, name, old.get(row["id"]), row)
-        return WriteResult(_project(after, req, cols, gate))
+        return WriteResult(ids, shaped)
 
     async def delete(
         self, ctx: RequestContext, name: str, req: ApiRequest, singular: bool
     ) -> WriteResult:
-        db, cols, gate = await self._prepare(ctx, name, "delete")
+        db, cols, gate, by_name = await self._prepare_with_specs(ctx, name, "delete")
+        embedder = self._embedder(ctx, req, by_name, db.dialect)
         where = sa.and_(_where(cols, req, required=True), gate.filter(cols.table))
         try:
             async with db.tx() as conn:
                 before = await rowstore.select_for_write(conn, cols.table, where)
                 _check_max_affected(req, len(before))
                 _check_singular(before, singular)
-                await rowstore.delete_rows(conn, cols.table, [r["id"] for r in before])
+                ids = [r["id"] for r in before]
+                # Shaped before they go, so that their embeds are still there.
+                shaped = await _written(conn, embedder, cols, gate, ids, _shown(req, singular))
+                await rowstore.delete_rows(conn, cols.table, ids)
         except DBAPIError as exc:
             raise rowstore.database_error(exc, name) from None
         for row in before:
             await self._emit(ctx, hooks.ROW_DELETED, name, row, None)
-        return WriteResult(_project(before, req, cols, gate))
+        return WriteResult(ids, shaped)
 
     async def _emit(
         self, ctx: RequestContext, hook: str, name: str, old: Row | None, new: Row | None
@@ -369,22 +368,51 @@ def _check_singular(rows: list[Row], singular: bool) -> None:
         )
 
 
-def _project(rows: list[Row], req: ApiRequest, cols: Columns, gate: Gate) -> list[Row]:
-    """Written rows shaped by ``select`` (what ``.insert().select("id,title")`` asks for)."""
-    if embeds(req.select):
-        raise RestBadRequest(
-            "embedding in the response of a write is not supported yet", pg_code="PGRST100"
-        )
-    selected_columns(cols, req.select)  # refuses unknown or hidden columns, JSON paths
-    labels: list[tuple[str, str]] = []
-    for item in req.select:
-        if isinstance(item, SelectColumn):
-            labels.append((item.output_key, item.name))
-        else:
-            labels += [(str(c.name), str(c.name)) for c in cols.table.c if cols.visible(c.name)]
-    return [
-        {out: value[name] for out, name in labels} for value in (_out(row, gate) for row in rows)
-    ]
+async def _read(
+    conn: Any,
+    embedder: Embedder,
+    cols: Columns,
+    gate: Gate,
+    where: sa.ColumnElement[bool],
+    order: list[sa.ColumnElement[Any]],
+    limit: int,
+    offset: int,
+) -> list[Row]:
+    """Rows shaped by ``select``: columns, JSON paths, casts, and the embeds attached."""
+    items = embedder.req.select
+    columns = {c.key: c for c in selected_columns(cols, items)}
+    # The join keys of embeds; with an empty select, at least one column for SQL.
+    columns.update(
+        {c.key: c for c in link_columns(cols.spec, cols.table) if embeds(items) or not columns}
+    )
+    rows = await rowstore.select_rows(
+        conn, cols.table, list(columns.values()), where, order, limit, offset
+    )
+    rows = await embedder.attach(conn, cols.spec, rows, items, ())
+    return [_out(strip_keys(row), gate) for row in rows]
+
+
+def _shown(req: ApiRequest, singular: bool) -> bool:
+    return singular or req.preferences.returning == "representation"
+
+
+async def _written(
+    conn: Any, embedder: Embedder, cols: Columns, gate: Gate, ids: list[str], shown: bool
+) -> list[Row]:
+    """The written rows as ``select`` shapes them (embeds included), in write order; only
+    when the response shows them."""
+    if not ids or not shown:
+        return []
+    where = cols.table.c.id.in_(ids)
+    shaped = await _read(conn, embedder, cols, gate, where, [cols.table.c.id], len(ids), 0)
+    position = {row_id: index for index, row_id in enumerate(ids)}
+    keyed = await rowstore.select_rows(
+        conn, cols.table, [cols.table.c.id], where, [cols.table.c.id], len(ids), 0
+    )
+    pairs = sorted(
+        zip([r["id"] for r in keyed], shaped, strict=True), key=lambda pair: position[pair[0]]
+    )
+    return [row for _, row in pairs]
 
 
 def _out(row: Row, gate: Gate | None = None) -> Row:

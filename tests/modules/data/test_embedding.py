@@ -205,3 +205,30 @@ async def test_casts_and_aggregates(env: ScenarioEnv) -> None:
     aggregate = await env.client.get("/rest/v1/posts?select=count()", headers=service)
     assert aggregate.status_code == 400
     assert aggregate.json()["code"] == "PGRST123"
+
+
+async def test_writes_return_their_embeds(env: ScenarioEnv) -> None:
+    service = await seed(env)
+    rep = {**service, "Prefer": "return=representation"}
+    inserted = await env.client.post(
+        "/rest/v1/posts?select=id,category(name)",
+        headers=rep,
+        json={"id": "p9", "title": "z", "category": "tech"},
+    )
+    assert inserted.json() == [{"id": "p9", "category": {"name": "Tech"}}]
+    updated = await env.client.patch(
+        "/rest/v1/posts?id=eq.p9&select=title,category(name)",
+        headers=rep,
+        json={"category": "news"},
+    )
+    assert updated.json() == [{"title": "z", "category": {"name": "News"}}]
+    deleted = await env.client.delete(
+        "/rest/v1/posts?id=eq.p2&select=id,category(name)", headers=rep
+    )
+    assert deleted.json() == [{"id": "p2", "category": {"name": "News"}}]
+    refused = await env.client.delete("/rest/v1/posts?id=eq.p1", headers=rep)
+    assert refused.json()["code"] == "23503"  # comments still point at p1
+    minimal = await env.client.post(
+        "/rest/v1/posts", headers={**service, "Prefer": "return=headers-only"}, json={"id": "p10"}
+    )
+    assert minimal.headers["location"] == "/posts?id=eq.p10"

@@ -52,7 +52,7 @@ def build_rest_router(rows: RowService) -> APIRouter:
         """Insert one row or an array of rows; upsert with Prefer: resolution=…."""
         query = _parse(request)
         result = await rows.insert(ctx, collection, query, await _body(request), _single(query))
-        status = 201 if result.inserted or not result.rows else 200
+        status = 201 if result.inserted or not result.ids else 200
         return _write_response(result, query, status, collection)
 
     @router.patch("/{collection}")
@@ -117,7 +117,7 @@ def _write_response(
 ) -> Response:
     prefs = query.preferences
     returning = prefs.returning or "minimal"
-    headers = {"Content-Range": f"*/{len(result.rows)}" if prefs.count else "*/*"}
+    headers = {"Content-Range": f"*/{len(result.ids)}" if prefs.count else "*/*"}
     applied = [f"return={returning}"] if prefs.returning else []
     if prefs.resolution:
         applied.append(f"resolution={prefs.resolution}")
@@ -128,8 +128,8 @@ def _write_response(
     if returning == "representation" or _single(query):
         body, media = _render(result.rows, query)
         return Response(body, status_code=status, media_type=media, headers=headers)
-    if returning == "headers-only" and len(result.rows) == 1:
-        headers["Location"] = f"/{collection}?id=eq.{result.rows[0]['id']}"
+    if returning == "headers-only" and len(result.ids) == 1:
+        headers["Location"] = f"/{collection}?id=eq.{result.ids[0]}"
     return Response(status_code=201 if status == 201 else 204, headers=headers)
 
 
