@@ -11,8 +11,9 @@ In the migration's one transaction, after dropping the collection's indexes:
   CASCADE (which drops the other collections' foreign keys to it, never rows), and restore
   those foreign keys on the new table.
 
-Fields whose type changes are converted with CAST; on SQLite a value that would not convert
-stops the migration first (SQLite's CAST would silently turn ``'abc'`` into 0). A row that
+Fields whose type changes are converted with CAST. A narrowing conversion needs
+``confirm`` and is checked first: a value that would change (SQLite's CAST turns ``'abc'``
+into 0, PostgreSQL's rounds 1.5 to 2) stops the migration. A row that
 breaks a new constraint (a shorter ``max_length``, a new ``required``) makes the database
 refuse the copy. Either way the whole migration is rolled back. Finally the indexes of the
 new definition are created.
@@ -98,15 +99,18 @@ def plan_rebuild(
         and source.type != field.type
         and (source.type, field.type) not in WIDENING
     ]
+    # A narrowing conversion needs confirmation, and is refused if any value would change.
+    steps += [
+        Step(
+            "convert",
+            f"convert {source.name} from {source.type} to {field.type} "
+            "(refused if a value would change)",
+            _check_conversion(old.name, source, field),
+            destructive=True,
+        )
+        for field, source in changed
+    ]
     if dialect == "sqlite":
-        steps += [
-            Step(
-                "check",
-                f"check that every {source.name} converts to {field.type}",
-                _check_conversion(old.name, source, field),
-            )
-            for field, source in changed
-        ]
         steps += [
             Step(
                 "create_table",
@@ -216,11 +220,18 @@ def _check_conversion(table: str, source: FieldSpec, field: FieldSpec) -> Op:
         if op.get_context().as_sql:  # a dry run shows the plan; the check needs the rows
             return
         column: sa.ColumnClause[Any] = sa.column(source.name)
-        converted = sa.cast(sa.cast(column, column_type(field)), sa.Text)
+        converted = sa.cast(column, column_type(field))
+        # Numbers compare as numbers (1.0 → 1 is fine, 1.5 → 1 is not); text compares as
+        # text ('12' → 12 is fine, '12.0' or 'abc' are not).
+        changed = (
+            converted != column
+            if source.type in NUMBERS and field.type in NUMBERS
+            else sa.cast(converted, sa.Text) != sa.cast(column, sa.Text)
+        )
         lost = (
             sa.select(sa.func.count())
             .select_from(sa.table(table, column))
-            .where(column.is_not(None), converted != sa.cast(column, sa.Text))
+            .where(column.is_not(None), changed)
         )
         count = op.get_bind().execute(lost).scalar_one()
         if count:

@@ -146,3 +146,27 @@ async def test_dropping_a_relation_field(env: ScenarioEnv) -> None:
         "/admin/v1/collections/categories?confirm=true", headers=service
     )
     assert dropped.status_code == 204
+
+
+async def test_narrowing_needs_confirmation_and_never_rounds(env: ScenarioEnv) -> None:
+    service = await seed(env)
+    fields = fields_of("categories")
+    fields[1]["type"] = "float"  # widening: no confirmation needed
+    widened = await env.client.patch(
+        "/admin/v1/collections/categories", headers=service, json={"fields": fields}
+    )
+    assert widened.status_code == 200, widened.text
+    await env.client.patch("/rest/v1/categories?id=eq.c1", headers=service, json={"rank": 1.5})
+    fields[1]["type"] = "integer"
+    unconfirmed = await env.client.patch(
+        "/admin/v1/collections/categories", headers=service, json={"fields": fields}
+    )
+    assert unconfirmed.status_code == 400
+    assert unconfirmed.json()["error"]["code"] == "data.confirmation_required"
+    rounded = await patch(env, service, "categories", fields)
+    assert rounded.status_code == 400  # 1.5 would become 1 or 2
+    assert [r["rank"] for r in await rows(env, service, "categories")] == [1.5, 2]
+    await env.client.patch("/rest/v1/categories?id=eq.c1", headers=service, json={"rank": 1})
+    narrowed = await patch(env, service, "categories", fields)
+    assert narrowed.status_code == 200, narrowed.text
+    assert [r["rank"] for r in await rows(env, service, "categories")] == [1, 2]
