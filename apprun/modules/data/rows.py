@@ -29,7 +29,6 @@ from apprun.modules.data.embedding import (
     check_paths,
     embeds,
     inner_filter,
-    link_columns,
     order_by_embed,
     resolve_link,
     strip_keys,
@@ -40,10 +39,11 @@ from apprun.modules.data.errors import (
     RestNotAcceptable,
 )
 from apprun.modules.data.openapi import collections_document
-from apprun.modules.data.restsql import Columns, condition, order_by, selected_columns
+from apprun.modules.data.reading import out_row, read_rows, shown, written_rows
+from apprun.modules.data.restsql import Columns, condition, order_by
 from apprun.modules.data.schemas import CollectionSpec, Operation
 from apprun.modules.data.upsert import Upsert, sent_keys
-from apprun.modules.data.values import SYSTEM, from_json, to_json
+from apprun.modules.data.values import SYSTEM, from_json
 
 TABLE_CACHE = 256
 METHODS: dict[str, str] = {"select": "GET", "insert": "POST", "update": "PATCH", "delete": "DELETE"}
@@ -83,12 +83,6 @@ class RowService:
         self._tables: OrderedDict[str, sa.Table] = OrderedDict()
 
     async def _prepare(
-        self, ctx: RequestContext, name: str, operation: Operation, body: Any = None
-    ) -> tuple[Database, Columns, Gate]:
-        db, cols, gate, _ = await self._prepare_with_specs(ctx, name, operation, body)
-        return db, cols, gate
-
-    async def _prepare_with_specs(
         self, ctx: RequestContext, name: str, operation: Operation, body: Any = None
     ) -> tuple[Database, Columns, Gate, dict[str, CollectionSpec]]:
         """The collection, its table, and what the caller may do on it (or a 401/403)."""
@@ -135,7 +129,7 @@ class RowService:
             by_name,
             gate_for,
             lambda spec, gate: Columns(spec, self._table(spec), gate.visible, dialect),
-            lambda row, gate: _out(strip_keys(row), gate),
+            lambda row, gate: out_row(strip_keys(row), gate),
         )
 
     def _table(self, spec: CollectionSpec) -> sa.Table:
@@ -158,7 +152,7 @@ class RowService:
         )
 
     async def select(self, ctx: RequestContext, name: str, req: ApiRequest) -> ReadResult:
-        db, cols, gate, by_name = await self._prepare_with_specs(ctx, name, "select")
+        db, cols, gate, by_name = await self._prepare(ctx, name, "select")
         check_paths(req)
         embedder = self._embedder(ctx, req, by_name, db.dialect)
         where = sa.and_(
@@ -169,7 +163,7 @@ class RowService:
         offset, limit = self._window(req)
         async with db.read() as conn:
             order = await self._order(embedder, cols, req)
-            rows = await _read(conn, embedder, cols, gate, where, order, limit, offset)
+            rows = await read_rows(conn, embedder, cols, gate, where, order, limit, offset)
             total = None
             if req.preferences.count is not None:
                 total = await rowstore.count_rows(conn, cols.table, where)
@@ -215,7 +209,7 @@ class RowService:
     async def insert(
         self, ctx: RequestContext, name: str, req: ApiRequest, body: Any, singular: bool
     ) -> WriteResult:
-        db, cols, gate, by_name = await self._prepare_with_specs(ctx, name, "insert", body)
+        db, cols, gate, by_name = await self._prepare(ctx, name, "insert", body)
         embedder = self._embedder(ctx, req, by_name, db.dialect)
         rows = self._rows_to_insert(cols.spec, req, body)
         resolution = req.preferences.resolution
@@ -234,7 +228,7 @@ class RowService:
                     written, inserted = await upsert.run(conn, gate, merge_gate)
                 _check_singular(written, singular)
                 ids = [r["id"] for r in written]
-                shaped = await _written(conn, embedder, cols, gate, ids, _shown(req, singular))
+                shaped = await written_rows(conn, embedder, cols, gate, ids, shown(req, singular))
         except DBAPIError as exc:
             raise rowstore.database_error(exc, name) from None
         for row in written:
@@ -274,7 +268,7 @@ class RowService:
     async def update(
         self, ctx: RequestContext, name: str, req: ApiRequest, body: Any, singular: bool
     ) -> WriteResult:
-        db, cols, gate, by_name = await self._prepare_with_specs(ctx, name, "update", body)
+        db, cols, gate, by_name = await self._prepare(ctx, name, "update", body)
         embedder = self._embedder(ctx, req, by_name, db.dialect)
         if not isinstance(body, dict):
             raise RestBadRequest("Empty or invalid json", pg_code="PGRST102")
@@ -289,7 +283,7 @@ class RowService:
                 after = await rowstore.update_rows(conn, cols.table, ids, values)
                 await gate.check_written(conn, cols.table, ids)
                 _check_singular(after, singular)
-                shaped = await _written(conn, embedder, cols, gate, ids, _shown(req, singular))
+                shaped = await written_rows(conn, embedder, cols, gate, ids, shown(req, singular))
         except DBAPIError as exc:
             raise rowstore.database_error(exc, name) from None
         old = {r["id"]: r for r in before}
@@ -300,7 +294,7 @@ class RowService:
     async def delete(
         self, ctx: RequestContext, name: str, req: ApiRequest, singular: bool
     ) -> WriteResult:
-        db, cols, gate, by_name = await self._prepare_with_specs(ctx, name, "delete")
+        db, cols, gate, by_name = await self._prepare(ctx, name, "delete")
         embedder = self._embedder(ctx, req, by_name, db.dialect)
         where = sa.and_(_where(cols, req, required=True), gate.filter(cols.table))
         try:
@@ -310,7 +304,7 @@ class RowService:
                 _check_singular(before, singular)
                 ids = [r["id"] for r in before]
                 # Shaped before they go, so that their embeds are still there.
-                shaped = await _written(conn, embedder, cols, gate, ids, _shown(req, singular))
+                shaped = await written_rows(conn, embedder, cols, gate, ids, shown(req, singular))
                 await rowstore.delete_rows(conn, cols.table, ids)
         except DBAPIError as exc:
             raise rowstore.database_error(exc, name) from None
@@ -321,7 +315,7 @@ class RowService:
     async def _emit(
         self, ctx: RequestContext, hook: str, name: str, old: Row | None, new: Row | None
     ) -> None:
-        payload = hooks.RowChanged(ctx.project, name, old and _out(old), new and _out(new))
+        payload = hooks.RowChanged(ctx.project, name, old and out_row(old), new and out_row(new))
         await self._hooks.emit(hook, payload, project=ctx.project)
 
 
@@ -366,55 +360,3 @@ def _check_singular(rows: list[Row], singular: bool) -> None:
             "Cannot coerce the result to a single JSON object",
             details=f"The result contains {len(rows)} rows",
         )
-
-
-async def _read(
-    conn: Any,
-    embedder: Embedder,
-    cols: Columns,
-    gate: Gate,
-    where: sa.ColumnElement[bool],
-    order: list[sa.ColumnElement[Any]],
-    limit: int,
-    offset: int,
-) -> list[Row]:
-    """Rows shaped by ``select``: columns, JSON paths, casts, and the embeds attached."""
-    items = embedder.req.select
-    columns = {c.key: c for c in selected_columns(cols, items)}
-    # The join keys of embeds; with an empty select, at least one column for SQL.
-    columns.update(
-        {c.key: c for c in link_columns(cols.spec, cols.table) if embeds(items) or not columns}
-    )
-    rows = await rowstore.select_rows(
-        conn, cols.table, list(columns.values()), where, order, limit, offset
-    )
-    rows = await embedder.attach(conn, cols.spec, rows, items, ())
-    return [_out(strip_keys(row), gate) for row in rows]
-
-
-def _shown(req: ApiRequest, singular: bool) -> bool:
-    return singular or req.preferences.returning == "representation"
-
-
-async def _written(
-    conn: Any, embedder: Embedder, cols: Columns, gate: Gate, ids: list[str], shown: bool
-) -> list[Row]:
-    """The written rows as ``select`` shapes them (embeds included), in write order; only
-    when the response shows them."""
-    if not ids or not shown:
-        return []
-    where = cols.table.c.id.in_(ids)
-    shaped = await _read(conn, embedder, cols, gate, where, [cols.table.c.id], len(ids), 0)
-    position = {row_id: index for index, row_id in enumerate(ids)}
-    keyed = await rowstore.select_rows(
-        conn, cols.table, [cols.table.c.id], where, [cols.table.c.id], len(ids), 0
-    )
-    pairs = sorted(
-        zip([r["id"] for r in keyed], shaped, strict=True), key=lambda pair: position[pair[0]]
-    )
-    return [row for _, row in pairs]
-
-
-def _out(row: Row, gate: Gate | None = None) -> Row:
-    """A row as JSON; hidden fields only for the service role."""
-    return {k: to_json(v) for k, v in row.items() if gate is None or gate.visible(k)}
