@@ -122,6 +122,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         service.audit.record,
         max_rows=settings.data.max_rows,
     )
+    data.register_actions(actions)
     return Services(settings, tenancy, hooks, actions, clock, limiter, metrics, service, data)
 
 

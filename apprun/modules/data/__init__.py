@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from apprun.core.actions import Actions
 from apprun.core.clock import Clock
 from apprun.core.hooks import Hooks
 from apprun.core.tenancy import Tenancy
 from apprun.modules.data.access import AccessControl
+from apprun.modules.data.actions import register_actions
 from apprun.modules.data.collections import AuditRecord, CollectionService, PlacementOf
 from apprun.modules.data.declarative import SchemaDocument, SchemaPlan, SchemaService
 from apprun.modules.data.roles import RoleService
@@ -41,6 +43,9 @@ class DataService:
         self.roles = RoleService(self.collections, clock)
         self.access = AccessControl(self.roles, clock)
         self.rows = RowService(self.collections, self.access, hooks, clock, max_rows)
+
+    def register_actions(self, actions: Actions) -> None:
+        register_actions(actions, self.collections, self.rows)
 
     def routers(self) -> list[APIRouter]:
         return [
