@@ -51,6 +51,8 @@ class ObservabilityMiddleware:
                 message["headers"] = [
                     *message.get("headers", []),
                     (REQUEST_ID_HEADER, request_id.encode()),
+                    # Browsers must not guess a type: a JSON answer is never run as HTML.
+                    (b"x-content-type-options", b"nosniff"),
                 ]
             await send(message)
 

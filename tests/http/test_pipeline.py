@@ -17,6 +17,7 @@ pytestmark = pytest.mark.anyio
 async def test_request_id_is_generated_or_accepted(env: ScenarioEnv) -> None:
     generated = await env.client.get("/healthz")
     assert len(generated.headers["x-request-id"]) == 36
+    assert generated.headers["x-content-type-options"] == "nosniff"
     given = await env.client.get("/healthz", headers={"X-Request-Id": "abc-123"})
     assert given.headers["x-request-id"] == "abc-123"
     hostile = await env.client.get(
