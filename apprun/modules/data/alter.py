@@ -48,7 +48,6 @@ def plan_alter(
     ``children`` are the relation fields of other collections that point at this one (a
     rebuild on PostgreSQL restores their foreign keys).
     """
-    table = old.name
     renames, added, dropped = _field_mapping(old, new)
     if _needs_rebuild(old, new, renames, dropped, dialect):
         drops = [
@@ -57,39 +56,34 @@ def plan_alter(
         ]
         rebuilt = [*drops, *plan_rebuild(old, new, renames, dialect, children)]
         return Plan(new.name, rebuilt, rebuild=True)
-    steps: list[Step] = []
-    old_indexes = index_specs(old)
-    new_indexes = index_specs(new)
     table_renamed = new.name != old.name
-    for name in old_indexes:
-        if table_renamed or name not in new_indexes or new_indexes[name] != old_indexes[name]:
-            steps.append(Step("drop_index", f"drop index {name}", drop_index_op(table, name)))
+    steps = _index_steps(old, new, old.name, dropping=True)
     if table_renamed:
         steps.append(
             Step(
                 "rename_table",
-                f"rename collection {table} to {new.name}",
+                f"rename collection {old.name} to {new.name}",
                 _rename_table(old.name, new.name),
             )
         )
-        table = new.name
-    for before, after in renames.items():
-        steps.append(
-            Step(
-                "rename_field",
-                f"rename field {before} to {after}",
-                _rename_column(table, before, after),
-            )
+    table = new.name
+    steps += [
+        Step(
+            "rename_field",
+            f"rename field {before} to {after}",
+            _rename_column(table, before, after),
         )
-    for spec in dropped:
-        steps.append(
-            Step(
-                "drop_field",
-                f"drop field {spec.name} and its values",
-                _drop_column(table, spec.name),
-                destructive=True,
-            )
+        for before, after in renames.items()
+    ]
+    steps += [
+        Step(
+            "drop_field",
+            f"drop field {spec.name} and its values",
+            _drop_column(table, spec.name),
+            destructive=True,
         )
+        for spec in dropped
+    ]
     for spec in added:
         if spec.required and spec.default is None:
             raise UnsupportedChange(
@@ -98,16 +92,32 @@ def plan_alter(
         steps.append(
             Step("add_field", f"add field {spec.name} ({spec.type})", _add_column(table, spec))
         )
-    for name, (fields, unique) in new_indexes.items():
-        if table_renamed or name not in old_indexes or new_indexes[name] != old_indexes[name]:
-            steps.append(
-                Step(
-                    "create_index",
-                    f"create index {name} on ({', '.join(fields)})",
-                    create_index_op(table, name, fields, unique),
-                )
-            )
+    steps += _index_steps(old, new, table, dropping=False)
     return Plan(new.name, steps)
+
+
+def _index_steps(
+    old: CollectionSpec, new: CollectionSpec, table: str, *, dropping: bool
+) -> list[Step]:
+    """Indexes that change (all of them when the collection is renamed): dropped before the
+    field changes, created after."""
+    before, after = index_specs(old), index_specs(new)
+    renamed = new.name != old.name
+    if dropping:
+        return [
+            Step("drop_index", f"drop index {name}", drop_index_op(table, name))
+            for name in before
+            if renamed or before[name] != after.get(name)
+        ]
+    return [
+        Step(
+            "create_index",
+            f"create index {name} on ({', '.join(fields)})",
+            create_index_op(table, name, fields, unique),
+        )
+        for name, (fields, unique) in after.items()
+        if renamed or after[name] != before.get(name)
+    ]
 
 
 def _field_mapping(
