@@ -77,6 +77,13 @@ class RestBadRequest(RestError):
     message = "The request is not valid for this collection."
 
 
+class RestNotFound(RestError):
+    status = 404
+    code = "data.rest_not_found"
+    message = "Not found."
+    postgrest_code = "PGRST202"
+
+
 class RestConflict(RestError):
     status = 409
     code = "data.rest_conflict"

@@ -566,3 +566,10 @@ async def test_max_affected_with_strict_handling(env: ScenarioEnv) -> None:
     assert one.status_code == 204
     left = await env.client.get("/rest/v1/posts?order=id", headers=headers)
     assert [r["views"] for r in left.json()] == [10, 0]  # the refused PATCH changed nothing
+
+
+async def test_rpc_says_functions_are_not_there_yet(env: ScenarioEnv) -> None:
+    headers = await env.key_headers("default", "service_role")
+    response = await env.client.post("/rest/v1/rpc/add_numbers", headers=headers, json={})
+    assert response.status_code == 404
+    assert response.json()["code"] == "PGRST202"

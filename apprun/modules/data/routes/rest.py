@@ -17,6 +17,7 @@ from apprun.modules.data.errors import (
     RestBadRequest,
     RestError,
     RestNotAcceptable,
+    RestNotFound,
     RestRangeNotSatisfiable,
 )
 from apprun.modules.data.rows import ReadResult, RowService, WriteResult
@@ -38,6 +39,15 @@ def build_rest_router(rows: RowService) -> APIRouter:
         """OpenAPI 3.1 of the project's collections."""
         document = await rows.openapi(ctx)
         return Response(orjson.dumps(document), media_type="application/openapi+json")
+
+    @router.api_route("/rpc/{function}", methods=["GET", "POST"], include_in_schema=False)
+    async def rpc(function: str, ctx: Ctx) -> Response:
+        """``supabase.rpc()``: functions are not served yet; say so as PostgREST would."""
+        raise RestNotFound(
+            f"Could not find the function public.{function} in the schema cache",
+            pg_code="PGRST202",
+            hint="Functions arrive with apprun's functions module.",
+        )
 
     @router.get("/{collection}")
     @router.head("/{collection}", include_in_schema=False)
