@@ -153,6 +153,12 @@ def index_specs(spec: CollectionSpec) -> dict[str, tuple[list[str], bool]]:
     for index in spec.indexes:
         kind = "uq" if index.unique else "ix"
         indexes[f"{kind}_{spec.name}_{'_'.join(index.fields)}"[:63]] = (index.fields, index.unique)
+    # Relation fields are looked up by embeds and by cascades: index them unless an index
+    # already starts with the field (PostgreSQL does not index foreign keys by itself).
+    leading = {fields[0] for fields, _ in indexes.values()}
+    for f in spec.fields:
+        if f.type == "relation" and f.name not in leading:
+            indexes[f"ix_{spec.name}_{f.name}"[:63]] = ([f.name], False)
     return indexes
 
 

@@ -386,3 +386,25 @@ async def test_collections_are_per_project(env: ScenarioEnv, as_admin: Headers) 
         "/admin/v1/collections", headers={**as_admin, "X-Apprun-Project": "other"}
     )
     assert by_admin.json() == []
+
+
+async def test_relation_fields_are_indexed(env: ScenarioEnv) -> None:
+    service = await env.key_headers("default", "service_role")
+    await env.client.post(
+        "/admin/v1/collections", headers=service, json={"name": "categories", "fields": []}
+    )
+    plan = await env.client.post(
+        "/admin/v1/collections?dry_run=true",
+        headers=service,
+        json={
+            "name": "posts",
+            "fields": [
+                {"name": "category", "type": "relation", "collection": "categories"},
+                {"name": "other", "type": "relation", "collection": "categories"},
+            ],
+            "indexes": [{"fields": ["other", "category"]}],
+        },
+    )
+    ddl = "\n".join(plan.json()["ddl"])
+    assert "CREATE INDEX ix_posts_category ON posts (category)" in ddl
+    assert "ix_posts_other ON" not in ddl  # the composite index already leads with it
