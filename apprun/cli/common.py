@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TypeVar
 
 import anyio
@@ -90,7 +89,3 @@ DataDir = typer.Option(None, "--data-dir", help="Data directory (APPRUN_DATA_DIR
 DatabaseUrl = typer.Option(None, "--database-url", help="postgresql://… (APPRUN_DATABASE_URL).")
 ConfigFile = typer.Option(None, "--config", help="TOML settings file (default ./apprun.toml).")
 Dev = typer.Option(False, "--dev", help="Development mode: generated secrets, keys printed.")
-
-
-def data_flags(data_dir: Path | None, database_url: str | None, dev: bool) -> None:
-    apply_flags(data_dir=data_dir, database_url=database_url, dev=dev)

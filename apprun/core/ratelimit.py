@@ -22,6 +22,9 @@ from redis.asyncio import Redis
 from apprun.lib.tokenbucket import Decision, take
 
 MEMORY_BUCKETS = 100_000
+PRUNE_EVERY = 1000
+IDLE_SECONDS = 3600.0
+"""A bucket untouched this long has refilled for any limit apprun sets; forgetting it is safe."""
 
 
 class RateLimiter(Protocol):
@@ -52,6 +55,7 @@ class LocalRateLimiter:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._hits = 0
         self._conn = sqlite3.connect(
             path, timeout=5.0, isolation_level=None, check_same_thread=False
         )
@@ -83,6 +87,9 @@ class LocalRateLimiter:
                     "updated = excluded.updated",
                     (key, tokens, now),
                 )
+                self._hits += 1
+                if self._hits % PRUNE_EVERY == 0:  # keep the file from growing per client
+                    conn.execute("DELETE FROM buckets WHERE updated < ?", (now - IDLE_SECONDS,))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -91,12 +98,6 @@ class LocalRateLimiter:
 
     async def hit(self, key: str, rate: float, burst: int, cost: int = 1) -> Decision:
         return await anyio.to_thread.run_sync(self._hit, key, rate, burst, cost)
-
-    def prune(self, older_than_seconds: float = 3600.0) -> None:
-        with self._lock:
-            self._conn.execute(
-                "DELETE FROM buckets WHERE updated < ?", (time.time() - older_than_seconds,)
-            )
 
     async def close(self) -> None:
         with self._lock:

@@ -76,3 +76,24 @@ async def test_redis_limiter() -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_local_limiter_forgets_idle_buckets(tmp_path: Path) -> None:
+    import sqlite3
+
+    from apprun.core import ratelimit
+
+    path = tmp_path / "rl.db"
+    limiter = LocalRateLimiter(path)
+    try:
+        await limiter.hit("old", 1.0, 5)
+        with sqlite3.connect(path) as conn:  # as if untouched for two hours
+            conn.execute("UPDATE buckets SET updated = updated - 7200 WHERE key = 'old'")
+        for i in range(ratelimit.PRUNE_EVERY - 1):
+            await limiter.hit(f"fresh-{i % 3}", 1000.0, 5)
+        with sqlite3.connect(path) as conn:
+            keys = {row[0] for row in conn.execute("SELECT key FROM buckets")}
+    finally:
+        await limiter.close()
+    assert "old" not in keys
+    assert {"fresh-0", "fresh-1", "fresh-2"} <= keys

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from apprun.core.errors import AppError, BadRequest, Conflict, Forbidden, NotFound
+from apprun.core.errors import AppError, BadRequest, Conflict, NotFound
 
 
 class CollectionNotFound(NotFound):
@@ -41,12 +41,6 @@ class MigrationFailed(BadRequest):
 class InvalidRule(BadRequest):
     code = "data.invalid_rule"
     message = "A policy is not a valid rule."
-
-
-class PolicyDenied(Forbidden):
-    code = "data.policy_denied"
-    message = "The collection's policy does not allow this."
-    postgrest_code: ClassVar[str] = "42501"
 
 
 class RestError(AppError):

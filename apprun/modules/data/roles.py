@@ -7,7 +7,7 @@ in a segment matches anything (``rest:*:select``). A caller holds its principal'
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
 from apprun.core.clock import Clock
@@ -96,8 +96,3 @@ class RoleService:
                 roles += await rolestore.select_user_roles(conn, ctx.principal.subject)
             granted = await rolestore.select_permissions(conn, roles)
         return tuple(roles), [p for role in roles for p in granted.get(role, [])]
-
-
-def grant_permissions(collection: str, grants: dict[str, Sequence[str]]) -> dict[str, list[str]]:
-    """``{"anon": ["select"]}`` → ``{"anon": ["rest:posts:select"]}``."""
-    return {role: [f"rest:{collection}:{op}" for op in ops] for role, ops in grants.items()}
