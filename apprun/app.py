@@ -15,6 +15,7 @@ from apprun import __version__
 from apprun.config import Settings
 from apprun.core.actions import Actions
 from apprun.core.clock import Clock, SystemClock
+from apprun.core.context import RequestContext
 from apprun.core.db import EngineOptions
 from apprun.core.hooks import Hooks
 from apprun.core.ratelimit import (
@@ -32,6 +33,7 @@ from apprun.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from apprun.http.openapi import build_openapi_router
 from apprun.http.pipeline import PipelineMiddleware, enforce_pipeline
 from apprun.modules import platform
+from apprun.modules.auth import AuthService
 from apprun.modules.data import DataService
 from apprun.modules.web import JsonResponse
 
@@ -79,6 +81,7 @@ class Services:
     metrics: Metrics
     platform: platform.PlatformService
     data: DataService
+    auth: AuthService
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -123,7 +126,23 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         max_rows=settings.data.max_rows,
     )
     data.register_actions(actions)
-    return Services(settings, tenancy, hooks, actions, clock, limiter, metrics, service, data)
+
+    async def site_settings(ctx: RequestContext) -> tuple[str | None, int]:
+        project_settings = await service.projects.get_settings(ctx)
+        return project_settings.site_url, project_settings.jwt_expiry_seconds
+
+    auth = AuthService(
+        tenancy,
+        hooks,
+        clock,
+        service.placement,
+        service.audit.record,
+        data.roles_of_user,
+        site_settings,
+        secret_key=settings.secret_key.get_secret_value(),
+        public_url=settings.effective_public_url,
+    )
+    return Services(settings, tenancy, hooks, actions, clock, limiter, metrics, service, data, auth)
 
 
 def build_limiter(settings: Settings) -> RateLimiter:
@@ -200,7 +219,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(build_health_router(readiness_checks(services), services.metrics))
     app.include_router(platform.build_router(services.platform, services.actions))
-    for router in services.data.routers():
+    for router in [*services.auth.routers(), *services.data.routers()]:
         app.include_router(router)
     app.include_router(
         build_openapi_router(
@@ -215,6 +234,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         limiter=services.limiter,
         limits=settings.rate_limit,
         trust_forwarded_for=settings.http.trust_forwarded_for,
+        authenticate=services.auth.authenticate,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     app.add_middleware(

@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(
         None, description="amqp://… (RabbitMQ); checked by /readyz, used by the event bus."
     )
+    public_url: str | None = Field(
+        None,
+        description="The URL clients reach apprun at: issuer of end users' tokens and base of "
+        "the links in emails. Default http://<server.host>:<server.port>.",
+    )
     secret_key: SecretStr = Field(
         SecretStr(""),
         description="Master secret (32+ characters): signs admin tokens, seals project "
@@ -184,6 +189,13 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
         )
+
+    @property
+    def effective_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.server.host if self.server.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+        return f"http://{host}:{self.server.port}"
 
     def check_secrets(self) -> None:
         """Refuse to run outside dev mode with an empty, default or short secret."""

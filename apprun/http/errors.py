@@ -27,12 +27,37 @@ def request_id_of(request: Request) -> str | None:
 
 
 POSTGREST_PREFIX = "/rest/v1"
+GOTRUE_PREFIX = "/auth/v1"
+GOTRUE_API_VERSION = "2024-01-01"
+GOTRUE_CODES_BY_STATUS = {
+    400: "validation_failed",
+    401: "no_authorization",
+    403: "not_admin",
+    404: "not_found",
+    405: "validation_failed",
+    409: "conflict",
+    413: "request_entity_too_large",
+    422: "validation_failed",
+    429: "over_request_rate_limit",
+}
+GOTRUE_CODES = {
+    "request.invalid_json": "bad_json",
+    "request.validation_failed": "bad_json",
+    "auth.invalid_api_key": "bad_jwt",
+    "auth.expired_token": "bad_jwt",
+    "auth.invalid_token": "bad_jwt",
+}
 
 
-def render_error(error: AppError, request_id: str | None, path: str = "") -> JsonResponse:
-    """The one rendering of errors: PostgREST's shape under /rest/v1, apprun's elsewhere."""
+def render_error(
+    error: AppError, request_id: str | None, path: str = "", api_version: str | None = None
+) -> JsonResponse:
+    """The one rendering of errors: PostgREST's shape under /rest/v1, GoTrue's under /auth/v1,
+    apprun's elsewhere."""
     if path.startswith(POSTGREST_PREFIX):
         return _render_postgrest(error)
+    if path.startswith(GOTRUE_PREFIX) and not path.startswith(GOTRUE_PREFIX + "/admin/v1"):
+        return _render_gotrue(error, request_id, api_version)
     body = {
         "error": {
             "code": error.code,
@@ -58,6 +83,34 @@ def _render_postgrest(error: AppError) -> JsonResponse:
     return JsonResponse(body, status_code=error.status, headers=headers)
 
 
+def _render_gotrue(
+    error: AppError, request_id: str | None, api_version: str | None
+) -> JsonResponse:
+    """GoTrue's two shapes: ``{code, message}`` for clients that send
+    ``X-Supabase-Api-Version`` (echoed back), ``{code: status, error_code, msg}`` otherwise."""
+    error_code = (
+        getattr(error, "error_code", None)
+        or GOTRUE_CODES.get(error.code)
+        or GOTRUE_CODES_BY_STATUS.get(error.status, "unexpected_failure")
+    )
+    body: dict[str, Any]
+    headers = dict(error.headers)
+    if api_version is not None and api_version >= GOTRUE_API_VERSION:
+        body = {"code": error_code, "message": error.detail_message}
+        headers["X-Supabase-Api-Version"] = GOTRUE_API_VERSION
+    else:
+        body = {"code": error.status, "error_code": error_code, "msg": error.detail_message}
+        headers["x-sb-error-code"] = error_code
+        if error.status >= 500:
+            body["error_id"] = request_id
+    reasons = error.details.get("reasons") if error_code == "weak_password" else None
+    if reasons is not None:
+        body["weak_password"] = {"reasons": reasons}
+    elif error.details and error.status < 500:
+        body["details"] = error.details
+    return JsonResponse(body, status_code=error.status, headers=headers)
+
+
 def _field_errors(errors: Any) -> list[dict[str, Any]]:
     fields = []
     for err in errors:
@@ -66,18 +119,22 @@ def _field_errors(errors: Any) -> list[dict[str, Any]]:
     return fields
 
 
+def _render(request: Request, error: AppError) -> JsonResponse:
+    version = request.headers.get("x-supabase-api-version")
+    return render_error(error, request_id_of(request), request.url.path, version)
+
+
 async def _app_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, AppError)
-    return render_error(exc, request_id_of(request), request.url.path)
+    return _render(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JsonResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
-        return render_error(InvalidJson(), request_id_of(request), request.url.path)
-    error = ValidationFailed(details={"fields": _field_errors(errors)})
-    return render_error(error, request_id_of(request), request.url.path)
+        return _render(request, InvalidJson())
+    return _render(request, ValidationFailed(details={"fields": _field_errors(errors)}))
 
 
 async def _http_error(request: Request, exc: Exception) -> JsonResponse:
@@ -91,13 +148,13 @@ async def _http_error(request: Request, exc: Exception) -> JsonResponse:
         error = BadRequest(str(exc.detail))
     else:
         error = AppError()
-    return render_error(error, request_id_of(request), request.url.path)
+    return _render(request, error)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JsonResponse:
     request_id = request_id_of(request)
     log.error("unexpected error", exc_info=exc, extra={"request_id": request_id})
-    return render_error(AppError(), request_id, request.url.path)
+    return _render(request, AppError())
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -16,6 +16,7 @@ Runs for every API request (not for health, metrics and documentation paths) and
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -23,16 +24,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apprun.config import RateLimitSettings
 from apprun.core.context import ANONYMOUS, Principal, RequestContext
-from apprun.core.errors import AppError, InvalidCharacters, ProjectMismatch, RateLimited
+from apprun.core.errors import (
+    AppError,
+    InvalidCharacters,
+    InvalidToken,
+    ProjectMismatch,
+    RateLimited,
+)
 from apprun.core.ratelimit import RateLimiter
 from apprun.core.tenancy import Placement
 from apprun.http.middleware import header
+from apprun.lib import jwt
 from apprun.lib.locale import negotiate
 from apprun.lib.tokenbucket import Decision
 from apprun.modules.platform import DEFAULT_PROJECT, PlatformService
 
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/_/")
 SUPPORTED_LOCALES = ["en", "zh-CN"]
+AUTH_PREFIX = "/auth/v1/"
+
+
+Authenticate = Callable[[Placement, str], Awaitable[Principal]]
+"""Verifies an end user's access token for a project (the auth module's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +55,8 @@ class Caller:
     placement: Placement | None
     credential: str | None
     """Rate-limit identity of the credential (key id or admin id), None when anonymous."""
+    jwt_error: str | None = None
+    """Why the end user's token was refused, for /auth/v1 routes that need a user."""
 
 
 class PipelineMiddleware:
@@ -52,9 +67,11 @@ class PipelineMiddleware:
         limiter: RateLimiter,
         limits: RateLimitSettings,
         trust_forwarded_for: bool,
+        authenticate: Authenticate,
     ) -> None:
         self.app = app
         self.platform = platform
+        self.authenticate = authenticate
         self.limiter = limiter
         self.limits = limits
         self.trust_forwarded_for = trust_forwarded_for
@@ -82,6 +99,9 @@ class PipelineMiddleware:
             state["pipeline_error"] = error
             await self.app(scope, receive, send)
             return
+        extra = {"user_agent": _text(header(scope, b"user-agent")) or ""}
+        if caller.jwt_error is not None:
+            extra["jwt_error"] = caller.jwt_error
         state["ctx"] = RequestContext(
             project=caller.project,
             principal=caller.principal,
@@ -89,6 +109,7 @@ class PipelineMiddleware:
             request_id=state.get("request_id"),
             locale=negotiate(_text(header(scope, b"accept-language")), SUPPORTED_LOCALES, "en"),
             client_ip=client_ip,
+            extra=extra,
         )
 
         async def send_with_limits(message: Message) -> None:
@@ -114,6 +135,8 @@ class PipelineMiddleware:
         if bearer is not None and self.platform.admins.is_admin_token(bearer):
             admin = await self.platform.admins.verify_token(bearer)
             bearer = None
+        if bearer is not None and _is_user_token(bearer):
+            return await self._identify_user(scope, bearer, apikey, named)
         key_token = bearer or apikey
         if key_token is not None:
             identity = await self.platform.projects.verify_key(key_token)
@@ -134,6 +157,33 @@ class PipelineMiddleware:
             return Caller(project, admin, placement, f"admin:{admin.subject}")
         return Caller(project, ANONYMOUS, placement, None)
 
+    async def _identify_user(
+        self, scope: Scope, token: str, apikey: str | None, named: str | None
+    ) -> Caller:
+        """An end user's access token, with the project's key beside it (as supabase-js
+        sends them) or alone (the token's project, which its signature then proves)."""
+        if apikey is not None:
+            identity = await self.platform.projects.verify_key(apikey)
+            placement = identity.placement
+            key_principal = Principal(identity.role, key_verified=True)
+            credential: str | None = f"key:{identity.key_id}"
+        else:
+            ref = jwt.peek(token)[1].get("ref")
+            placement = await self.platform.placement(ref if isinstance(ref, str) else "")
+            key_principal, credential = ANONYMOUS, None
+        project = placement.project
+        if named is not None and named != project:
+            raise ProjectMismatch(details={"key_project": project, "named_project": named})
+        try:
+            principal = await self.authenticate(placement, token)
+        except AppError as error:
+            if not scope["path"].startswith(AUTH_PREFIX):
+                raise InvalidToken(error.detail_message) from None
+            # GoTrue's public endpoints ignore a stale token; user endpoints say why.
+            code = getattr(error, "error_code", "bad_jwt")
+            return Caller(project, key_principal, placement, credential, jwt_error=code)
+        return Caller(project, principal, placement, credential or f"user:{principal.subject}")
+
     async def _limit(self, bucket: str, *, per_key: bool) -> Decision | None:
         limits = self.limits
         if not limits.enabled:
@@ -151,6 +201,15 @@ class PipelineMiddleware:
                 headers={"Retry-After": str(retry), **_str_headers(_limit_headers(decision))},
             )
         return decision
+
+
+def _is_user_token(token: str) -> bool:
+    """End users' access tokens are signed asymmetrically; project keys with HS256."""
+    try:
+        header_, _ = jwt.peek(token)
+    except jwt.TokenInvalid:
+        return False
+    return header_.get("alg") in jwt.ASYMMETRIC_ALGORITHMS
 
 
 def _check_characters(scope: Scope) -> None:

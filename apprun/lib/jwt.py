@@ -8,7 +8,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
+from joserfc.jwk import ECKey, OctKey, RSAKey
 
 
 class TokenInvalid(Exception):
@@ -62,3 +62,39 @@ def decode_hs256(token: str, key: bytes, now: int, **expected: Any) -> dict[str,
 
 def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+ASYMMETRIC_ALGORITHMS = ("ES256", "RS256")
+
+
+def generate_signing_key(alg: str = "ES256") -> tuple[str, dict[str, Any]]:
+    """A new private key as PEM text, with its public JWK (kty, crv/x/y or n/e)."""
+    key: ECKey | RSAKey
+    if alg == "ES256":
+        key = ECKey.generate_key("P-256", private=True)
+    elif alg == "RS256":
+        key = RSAKey.generate_key(2048, private=True)
+    else:
+        raise ValueError(f"unsupported signing algorithm {alg}")
+    return key.as_pem(private=True).decode(), dict(key.as_dict(private=False))
+
+
+def encode_asymmetric(claims: dict[str, Any], private_pem: str, alg: str, kid: str) -> str:
+    key = ECKey.import_key(private_pem) if alg == "ES256" else RSAKey.import_key(private_pem)
+    return jwt.encode({"alg": alg, "typ": "JWT", "kid": kid}, claims, key)
+
+
+def decode_asymmetric(token: str, public_jwk: dict[str, Any], alg: str, now: int) -> dict[str, Any]:
+    """Verify an ES256/RS256 token with one public JWK, and its ``exp`` (required)."""
+    try:
+        key = ECKey.import_key(public_jwk) if alg == "ES256" else RSAKey.import_key(public_jwk)
+        decoded = jwt.decode(token, key, algorithms=[alg])
+    except (JoseError, ValueError, TypeError) as exc:
+        raise TokenInvalid(str(exc)) from exc
+    claims = dict(decoded.claims)
+    exp = claims.get("exp")
+    if not isinstance(exp, int):
+        raise TokenInvalid("exp is missing")
+    if exp <= now:
+        raise TokenExpired("token expired")
+    return claims

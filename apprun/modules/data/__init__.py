@@ -6,11 +6,13 @@ Other layers use only what this facade exports.
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from apprun.core.actions import Actions
 from apprun.core.clock import Clock
 from apprun.core.hooks import Hooks
 from apprun.core.tenancy import Tenancy
+from apprun.modules.data import rolestore
 from apprun.modules.data.access import AccessControl
 from apprun.modules.data.actions import register_actions
 from apprun.modules.data.collections import AuditRecord, CollectionService, PlacementOf
@@ -43,6 +45,11 @@ class DataService:
         self.roles = RoleService(self.collections, clock)
         self.access = AccessControl(self.roles, clock)
         self.rows = RowService(self.collections, self.access, hooks, clock, max_rows)
+
+    @staticmethod
+    async def roles_of_user(conn: AsyncConnection, user_id: str) -> list[str]:
+        """A user's roles, inside a transaction of the project's database (for tokens)."""
+        return await rolestore.select_user_roles(conn, user_id)
 
     def register_actions(self, actions: Actions) -> None:
         register_actions(actions, self.collections, self.rows)

@@ -1,0 +1,104 @@
+"""The auth module: GoTrue-compatible end-user auth at /auth/v1 (users, sessions, JWT/JWKS,
+refresh rotation, email flows, MFA, OAuth/OIDC login) and its admin API.
+
+Other layers use only what this facade exports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from apprun.core.clock import Clock
+from apprun.core.context import Principal, RequestContext
+from apprun.core.hooks import Hooks
+from apprun.core.tenancy import Placement, Tenancy
+from apprun.lib.crypto import derive_key
+from apprun.modules.auth.account import Account
+from apprun.modules.auth.config import AuthConfig, AuthConfigPatch, ConfigStore
+from apprun.modules.auth.emails import EmailFlows
+from apprun.modules.auth.flows import Flows
+from apprun.modules.auth.kernel import AuditRecord, AuthKernel, PlacementOf, SiteSettings, UserRoles
+from apprun.modules.auth.keys import SigningKeys
+from apprun.modules.auth.routes import build_routers
+from apprun.modules.auth.sessions import Sessions
+from apprun.modules.auth.signin import SignIn
+
+__all__ = ["AuthConfig", "AuthConfigPatch", "AuthService"]
+
+
+class AuthService:
+    """Facade of the auth module."""
+
+    def __init__(
+        self,
+        tenancy: Tenancy,
+        hooks: Hooks,
+        clock: Clock,
+        placement_of: PlacementOf,
+        audit: AuditRecord,
+        user_roles: UserRoles,
+        site_settings: SiteSettings,
+        *,
+        secret_key: str,
+        public_url: str,
+    ) -> None:
+        self.keys = SigningKeys(clock, derive_key(secret_key, "apprun/auth-signing-keys"))
+        sessions = Sessions(clock, self.keys, public_url)
+        configs = ConfigStore(clock, derive_key(secret_key, "apprun/auth-config"))
+        self.kernel = AuthKernel(
+            tenancy, hooks, clock, placement_of, audit, user_roles, site_settings, configs,
+            sessions, self.keys, public_url,
+        )  # fmt: skip
+        self.emails = EmailFlows(self.kernel)
+        self.signin = SignIn(self.kernel, self.emails)
+        self.account = Account(self.kernel, self.emails)
+        self.flows = Flows(self.kernel, self.signin)
+
+    def routers(self) -> list[APIRouter]:
+        return build_routers(self)
+
+    async def authenticate(self, placement: Placement, token: str) -> Principal:
+        """The end user an access token names (for the request pipeline)."""
+        return await self.account.authenticate(placement, token)
+
+    async def settings(self, ctx: RequestContext) -> dict[str, Any]:
+        """GoTrue's ``GET /settings``: which sign-in methods are on."""
+        config = await self.kernel.config(ctx)
+        return {
+            "external": {
+                "email": config.external_email_enabled,
+                "phone": False,
+                "anonymous_users": config.anonymous_users_enabled,
+            },
+            "disable_signup": config.disable_signup,
+            "mailer_autoconfirm": config.mailer_autoconfirm,
+            "phone_autoconfirm": False,
+            "sms_provider": "",
+            "saml_enabled": False,
+        }
+
+    async def update_config(self, ctx: RequestContext, patch: AuthConfigPatch) -> AuthConfig:
+        config = await self.kernel.configs.update(ctx, await self.kernel.db(ctx), patch)
+        self.kernel.forget_config(ctx.project)
+        await self.kernel.audit(
+            ctx, "auth.config_updated", ctx.project, project_id=ctx.project,
+            keys=sorted(patch.model_dump(exclude_unset=True)),
+        )  # fmt: skip
+        return config
+
+    async def signing_keys(self, ctx: RequestContext, project: str) -> list[dict[str, Any]]:
+        db = self.kernel.tenancy.project_db(await self.kernel.placement_of(project))
+        keys = await self.keys.keys(db, project, fresh=True)
+        return [{**key.jwk(), "retired": key.retired} for key in keys]
+
+    async def rotate_signing_key(
+        self, ctx: RequestContext, project: str, alg: str
+    ) -> list[dict[str, Any]]:
+        db = self.kernel.tenancy.project_db(await self.kernel.placement_of(project))
+        key = await self.keys.rotate(db, project, alg)
+        await self.kernel.audit(
+            ctx, "auth.signing_key_rotated", project, project_id=project, kid=key.kid, alg=alg
+        )
+        return await self.signing_keys(ctx, project)
