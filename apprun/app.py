@@ -29,7 +29,11 @@ from apprun.http.errors import install_error_handlers
 from apprun.http.health import Check, build_health_router
 from apprun.http.logging import configure_logging
 from apprun.http.metrics import Metrics
-from apprun.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from apprun.http.middleware import (
+    BodyLimitMiddleware,
+    ObservabilityMiddleware,
+    ProjectPathMiddleware,
+)
 from apprun.http.openapi import build_openapi_router
 from apprun.http.pipeline import PipelineMiddleware, enforce_pipeline
 from apprun.modules import platform
@@ -227,7 +231,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         )
     )
 
-    # Added innermost first: Observability → CORS → BodyLimit → Pipeline → routes.
+    # Added innermost first: ProjectPath → Observability → CORS → BodyLimit → Pipeline → routes.
     app.add_middleware(
         PipelineMiddleware,
         platform=services.platform,
@@ -250,6 +254,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         metrics=services.metrics,
         log_requests=settings.http.access_log,
     )
+    app.add_middleware(ProjectPathMiddleware)
     return app
 
 

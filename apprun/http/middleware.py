@@ -145,3 +145,29 @@ async def _reject_too_large(scope: Scope, send: Send, max_bytes: int) -> None:
 
 async def _empty_receive() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
+
+
+PROJECT_PREFIX = re.compile(r"^/p/([a-z][a-z0-9-]{1,39})(/.*)$")
+
+
+class ProjectPathMiddleware:
+    """``/p/{project}/…`` is ``/…`` for that project: a base URL per project
+    (``createClient('https://host/p/shop', key)``), so links in emails and OAuth redirects,
+    which carry no headers, still name their project."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            match = PROJECT_PREFIX.match(scope["path"])
+            if match is not None:
+                project, rest = match.groups()
+                headers = [(k, v) for k, v in scope["headers"] if k != b"x-apprun-project"]
+                scope = {
+                    **scope,
+                    "path": rest,
+                    "raw_path": rest.encode(),
+                    "headers": [*headers, (b"x-apprun-project", project.encode())],
+                }
+        await self.app(scope, receive, send)

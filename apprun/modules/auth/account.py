@@ -56,7 +56,7 @@ class Account:
         if (
             claims.get("ref") != placement.project
             or claims.get("aud") != "authenticated"
-            or claims.get("iss") != self.k.sessions.issuer
+            or claims.get("iss") != self.k.sessions.issuer(placement.project)
             or not isinstance(claims.get("sub"), str)
         ):
             raise BadJwt("invalid JWT: issued for another project or audience")

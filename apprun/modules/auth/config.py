@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from apprun.core.clock import Clock
 from apprun.core.context import RequestContext
 from apprun.core.db import Database
+from apprun.core.errors import ValidationFailed
 from apprun.lib.crypto import seal, unseal
 from apprun.modules.auth import keystore
 
@@ -119,7 +120,14 @@ class ConfigStore:
         merged = current.model_dump(mode="json", exclude=set(resets))
         if current.smtp is not None and current.smtp.password is not None and "smtp" in merged:
             merged["smtp"]["password"] = current.smtp.password.get_secret_value()
-        AuthConfig.model_validate(merged | changes)  # refuse the whole patch before writing
+        given = {k: v for k, v in changes.items() if v is not None}
+        try:  # refuse the whole patch before writing anything
+            AuthConfig.model_validate(merged | given)
+        except ValidationError as exc:
+            fields = [
+                {"field": ".".join(map(str, e["loc"])), "reason": e["msg"]} for e in exc.errors()
+            ]
+            raise ValidationFailed(details={"fields": fields}) from None
         updates = {}
         for key, value in changes.items():
             if value is None:

@@ -82,6 +82,10 @@ class AuthKernel:
     def forget_config(self, project: str) -> None:
         self._config_cache.pop(project, None)
 
+    def auth_url(self, project: str) -> str:
+        """Base of the project's /auth/v1 links (``/p/<project>`` for non-default projects)."""
+        return self.sessions.issuer(project)
+
     async def user(self, conn: AsyncConnection, user_id: str) -> dict[str, Any]:
         """The user in GoTrue's shape, with identities, factors and roles; 404 if missing."""
         row = await store.select_user(conn, user_id)

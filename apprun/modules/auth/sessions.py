@@ -35,6 +35,7 @@ from apprun.modules.auth.errors import (
 from apprun.modules.auth.keys import SigningKeys
 
 SESSION_CACHE_SECONDS = 2.0
+DEFAULT_PROJECT = "default"
 MIN_REFRESH_TOKEN_LENGTH = 12
 
 
@@ -55,6 +56,12 @@ class Refreshed:
     session_id: str
 
 
+def auth_url(public_url: str, project: str) -> str:
+    """The base URL of a project's /auth/v1 (the default project needs no prefix)."""
+    prefix = "" if project == DEFAULT_PROJECT else f"/p/{project}"
+    return f"{public_url}{prefix}/auth/v1"
+
+
 def amr_entry(method: str, at: datetime) -> dict[str, Any]:
     return {"method": method, "timestamp": int(at.timestamp())}
 
@@ -63,12 +70,12 @@ class Sessions:
     def __init__(self, clock: Clock, keys: SigningKeys, public_url: str) -> None:
         self._clock = clock
         self._keys = keys
-        self._issuer = public_url.rstrip("/") + "/auth/v1"
+        self._public_url = public_url.rstrip("/")
         self._alive: dict[tuple[str, str], float] = {}
 
-    @property
-    def issuer(self) -> str:
-        return self._issuer
+    def issuer(self, project: str) -> str:
+        """``<public url>[/p/<project>]/auth/v1``: the project's auth URL, as Supabase's."""
+        return auth_url(self._public_url, project)
 
     async def start(
         self,
@@ -118,7 +125,7 @@ class Sessions:
         now = int(self._clock.now().timestamp())
         amr = json.loads(session["amr"])
         claims = {
-            "iss": self._issuer,
+            "iss": self.issuer(project),
             "sub": user["id"],
             "aud": "authenticated",
             "exp": now + expiry,
