@@ -12,7 +12,10 @@ from apprun.modules.auth.tables import auth_config, signing_keys
 
 
 async def select_keys(conn: AsyncConnection) -> list[Any]:
-    query = sa.select(signing_keys).order_by(signing_keys.c.created_at.desc())
+    # The signing key first, then retired keys newest first.
+    query = sa.select(signing_keys).order_by(
+        signing_keys.c.retired_at.is_(None).desc(), signing_keys.c.created_at.desc()
+    )
     return list((await conn.execute(query)).mappings())
 
 

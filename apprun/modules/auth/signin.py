@@ -14,12 +14,15 @@ from apprun.modules.auth import hooks, passwords, store
 from apprun.modules.auth.config import AuthConfig
 from apprun.modules.auth.errors import (
     AnonymousDisabled,
+    AuthError,
     EmailAddressInvalid,
     EmailExists,
     EmailNotConfirmed,
     EmailProviderDisabled,
     InvalidCredentials,
     PhoneProviderDisabled,
+    RefreshTokenAlreadyUsed,
+    SessionExpired,
     SignupDisabled,
     UserAlreadyExists,
     UserBanned,
@@ -246,36 +249,35 @@ class SignIn:
         if not body.refresh_token:
             raise ValidationFailed("refresh_token required", details={"field": "refresh_token"})
         config = await self.k.config(ctx)
-        db = await self.k.db(ctx)
-        try:
-            async with db.tx() as conn:
+        ended: AuthError | None = None
+        async with (await self.k.db(ctx)).tx() as conn:
+            try:
                 refreshed, token = await self.k.sessions.refresh(conn, config, body.refresh_token)
+            except (RefreshTokenAlreadyUsed, SessionExpired) as error:
+                ended = error  # the session's deletion commits; then the client is refused
+            else:
                 user = await store.select_user(conn, refreshed.user_id)
                 if is_banned(user, self.k.clock.now()):
                     raise UserBanned()
                 result = await self.k.token_response(
                     ctx, conn, refreshed.user_id, refreshed.session_id, token
                 )
-        except Exception as error:
-            session = getattr(error, "details", {}).get("session_id")
-            if session is not None:  # the transaction that deleted the session committed
-                await self._reused(ctx, body.refresh_token, session)
-            raise
+        if isinstance(ended, RefreshTokenAlreadyUsed):
+            session_id = ended.details["session_id"]
+            await self.k.emit(
+                ctx, hooks.REFRESH_TOKEN_REUSED, hooks.UserEvent("", session_id=session_id)
+            )
+            await self.k.audit(
+                ctx, "auth.refresh_token_reused", f"session:{session_id}", project_id=ctx.project
+            )
+        if ended is not None:
+            raise ended
         await self.k.emit(
             ctx,
             hooks.TOKEN_REFRESHED,
             hooks.UserEvent(refreshed.user_id, session_id=refreshed.session_id),
         )
         return result
-
-    async def _reused(self, ctx: RequestContext, token: str, session_id: str) -> None:
-        await self.k.emit(
-            ctx, hooks.REFRESH_TOKEN_REUSED, hooks.UserEvent("", session_id=session_id)
-        )
-        await self.k.audit(
-            ctx, "auth.refresh_token_reused", f"session:{session_id}", project_id=ctx.project
-        )
-        del token
 
     async def logout(self, ctx: RequestContext, principal: Principal, scope: str) -> None:
         if scope not in ("global", "local", "others"):
