@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from apprun import __version__
 from apprun.config import Settings
 from apprun.core.actions import Actions
+from apprun.core.cache import MemoryCache, RedisCache
 from apprun.core.clock import Clock, SystemClock
 from apprun.core.context import RequestContext
 from apprun.core.db import EngineOptions
@@ -145,6 +146,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         site_settings,
         secret_key=settings.secret_key.get_secret_value(),
         public_url=settings.effective_public_url,
+        session_cache=RedisCache(settings.redis_url, "apprun:auth:")
+        if settings.redis_url
+        else MemoryCache(),
     )
     return Services(settings, tenancy, hooks, actions, clock, limiter, metrics, service, data, auth)
 
@@ -206,6 +210,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             )
         yield
         await services.limiter.close()
+        await services.auth.session_cache.close()
         await services.tenancy.dispose()
         Metrics.worker_exited(os.getpid())
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from apprun.core.cache import MarkerCache
 from apprun.core.clock import Clock
 from apprun.core.context import Principal, RequestContext
 from apprun.core.hooks import Hooks
@@ -43,9 +44,11 @@ class AuthService:
         *,
         secret_key: str,
         public_url: str,
+        session_cache: MarkerCache,
     ) -> None:
         self.keys = SigningKeys(clock, derive_key(secret_key, "apprun/auth-signing-keys"))
-        sessions = Sessions(clock, self.keys, public_url)
+        self.session_cache = session_cache
+        sessions = Sessions(clock, self.keys, public_url, session_cache)
         configs = ConfigStore(clock, derive_key(secret_key, "apprun/auth-config"))
         self.kernel = AuthKernel(
             tenancy, hooks, clock, placement_of, audit, user_roles, site_settings, configs,

@@ -6,20 +6,22 @@
   later, it ends the whole session (a stolen token is worth nothing once its owner refreshes).
 - Sessions end by logout, ban, password change, admin sign-out, their absolute lifetime or
   inactivity. Access tokens die with their session: ``check_session`` is asked on every
-  request, answered from a per-process cache for ``SESSION_CACHE_SECONDS`` at most.
+  request and answered from a cache of live sessions: per process for
+  ``SESSION_CACHE_SECONDS`` (other workers notice an ended session within that time), or in
+  Redis when configured, where ending a session is seen by every instance at once.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from apprun.core.cache import MarkerCache
 from apprun.core.clock import Clock
 from apprun.core.db import Database
 from apprun.core.ids import new_id
@@ -67,11 +69,19 @@ def amr_entry(method: str, at: datetime) -> dict[str, Any]:
 
 
 class Sessions:
-    def __init__(self, clock: Clock, keys: SigningKeys, public_url: str) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        keys: SigningKeys,
+        public_url: str,
+        cache: MarkerCache,
+        cache_seconds: float = SESSION_CACHE_SECONDS,
+    ) -> None:
         self._clock = clock
         self._keys = keys
         self._public_url = public_url.rstrip("/")
-        self._alive: dict[tuple[str, str], float] = {}
+        self._cache = cache
+        self._cache_seconds = cache_seconds
 
     def issuer(self, project: str) -> str:
         """``<public url>[/p/<project>]/auth/v1``: the project's auth URL, as Supabase's."""
@@ -161,15 +171,14 @@ class Sessions:
         if now >= session["not_after"] or now - session["refreshed_at"] >= timedelta(
             seconds=config.session_inactivity_timeout_seconds
         ):
-            await store.delete_sessions(conn, session["user_id"], only=session["id"])
+            await self.end(conn, session["user_id"], only=session["id"])
             raise SessionExpired()
         if row["revoked"] or not await store.revoke_refresh_token(conn, row["id"], now):
             used_at = row["revoked_at"] or now
             if now - used_at > timedelta(seconds=config.refresh_token_reuse_interval):
-                await store.delete_sessions(conn, session["user_id"], only=session["id"])
+                await self.end(conn, session["user_id"], only=session["id"])
                 raise RefreshTokenAlreadyUsed(details={"session_id": session["id"]})
         await store.update_session(conn, session["id"], {"refreshed_at": now})
-        self.forget(session["id"])
         return Refreshed(session["user_id"], session["id"]), await self.new_refresh_token(
             conn, session["id"]
         )
@@ -183,27 +192,20 @@ class Sessions:
         keep: str | None = None,
         aal: str | None = None,
     ) -> list[str]:
+        """End sessions inside the caller's transaction; they are forgotten by the cache at
+        once (a refusal a moment early, should the transaction roll back, is harmless)."""
         ended = await store.delete_sessions(conn, user_id, only=only, keep=keep, aal=aal)
-        for session_id in ended:
-            self.forget(session_id)
+        await self._cache.delete(*(f"session:{session_id}" for session_id in ended))
         return ended
-
-    def forget(self, session_id: str) -> None:
-        for key in [k for k in self._alive if k[1] == session_id]:
-            self._alive.pop(key, None)
 
     async def check_session(self, db: Database, project: str, session_id: str) -> bool:
         """Whether the session still exists and has not timed out (cached briefly)."""
-        key = (project, session_id)
-        seen = self._alive.get(key)
-        if seen is not None and time.monotonic() - seen < SESSION_CACHE_SECONDS:
+        key = f"session:{session_id}"
+        if await self._cache.has(key):
             return True
         async with db.read() as conn:
             session = await store.select_session(conn, session_id)
         if session is None or self._clock.now() >= session["not_after"]:
-            self._alive.pop(key, None)
             return False
-        if len(self._alive) > 100_000:
-            self._alive.clear()
-        self._alive[key] = time.monotonic()
+        await self._cache.put(key, self._cache_seconds)
         return True
