@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +17,8 @@ import pytest
 
 from apprun.testing.live import LiveServer
 from apprun.testing.scenario import ADMIN_EMAIL, ADMIN_PASSWORD
+
+JS_DIR = Path(__file__).parent / "js"
 
 POSTS: dict[str, Any] = {
     "name": "posts",
@@ -52,3 +57,21 @@ def service_key(live_server: LiveServer) -> str:
         )
     assert created.status_code == 201, created.text
     return key
+
+
+@pytest.fixture
+def node() -> str:
+    """The node binary, once supabase-js is installed; a failure under CI=true, else a skip."""
+    node = shutil.which("node")
+    installed = (JS_DIR / "node_modules" / "@supabase" / "supabase-js" / "package.json").exists()
+    if node is not None and installed:
+        return node
+    reason = (
+        "node is not on PATH (install Node.js 20 or later)"
+        if node is None
+        else f"supabase-js is not installed in {JS_DIR}: run `npm ci --prefix tests/e2e/js` "
+        "(`make test` does)"
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (under CI=true this is a failure)")
+    pytest.skip(reason)

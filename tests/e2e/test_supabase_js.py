@@ -9,8 +9,6 @@ its requests and responses under "Captured stdout". ``make test`` installs the c
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -204,24 +202,6 @@ def print_exchanges(exchanges: list[dict[str, Any]]) -> None:
             print(f"    {name}: {value}")
         if exchange.get("response_body"):
             print(f"    {exchange['response_body']}")
-
-
-@pytest.fixture
-def node() -> str:
-    """The node binary, once supabase-js is installed; a failure under CI=true, else a skip."""
-    node = shutil.which("node")
-    installed = (JS_DIR / "node_modules" / "@supabase" / "supabase-js" / "package.json").exists()
-    if node is not None and installed:
-        return node
-    reason = (
-        "node is not on PATH (install Node.js 20 or later)"
-        if node is None
-        else f"supabase-js is not installed in {JS_DIR}: run `npm ci --prefix tests/e2e/js` "
-        "(`make test` does)"
-    )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (under CI=true this is a failure)")
-    pytest.skip(reason)
 
 
 def run_script(node: str, server: LiveServer, key: str) -> dict[str, Any]:
