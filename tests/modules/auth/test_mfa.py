@@ -311,3 +311,27 @@ async def test_another_users_factor_is_not_found(env: ScenarioEnv, clock: Manual
         assert response.status_code == 404 and error_code(response) == "mfa_factor_not_found", url
     me = (await env.client.get("/auth/v1/user", headers=await bearer(env, ada.session))).json()
     assert [f["status"] for f in me["factors"]] == ["verified"]
+
+
+async def test_a_policy_can_require_aal2(env: ScenarioEnv, clock: ManualClock) -> None:
+    service = await env.key_headers("default", "service_role")
+    created = await env.client.post(
+        "/admin/v1/collections",
+        headers=service,
+        json={
+            "name": "vault",
+            "fields": [{"name": "title", "type": "text"}],
+            "policies": {"select": '@auth.aal = "aal2"'},
+            "grants": {"authenticated": ["select"]},
+        },
+    )
+    assert created.status_code == 201, created.text
+    inserted = await env.client.post("/rest/v1/vault", headers=service, json=[{"title": "x"}])
+    assert inserted.status_code == 201, inserted.text
+    user = await mfa_user(env, clock, "ada@example.com")
+    aal1 = await password_session(env, "ada@example.com")
+    for session, expected in [(aal1, []), (user.session, [{"title": "x"}])]:
+        rows = await env.client.get(
+            "/rest/v1/vault?select=title", headers=await bearer(env, session)
+        )
+        assert rows.status_code == 200 and rows.json() == expected, rows.text
