@@ -18,13 +18,14 @@ if TYPE_CHECKING:
 
 def build_mfa_router(auth: AuthService) -> APIRouter:
     router = APIRouter(prefix="/auth/v1", tags=["auth mfa"])
+    # Recovery codes first, so that /factors/recovery-codes is not read as a factor id.
+    _recovery_routes(router, auth)
+    _factor_routes(router, auth)
+    _admin_routes(router, auth)
+    return router
 
-    @router.post("/factors", summary="Enroll a TOTP factor (unverified until its first code)")
-    async def factor_enroll(ctx: Ctx, request: Request) -> Any:
-        signed_in(ctx)
-        return await auth.mfa.enroll(ctx, await body_of(request, EnrollBody))
 
-    # Declared before /factors/{factor_id} so that these paths are not read as factor ids.
+def _recovery_routes(router: APIRouter, auth: AuthService) -> None:
     @router.post("/factors/recovery-codes", summary="New recovery codes, shown once (aal2)")
     async def recovery_codes_create(ctx: Ctx) -> Any:
         return await auth.recovery.generate(ctx)
@@ -42,6 +43,13 @@ def build_mfa_router(auth: AuthService) -> APIRouter:
         signed_in(ctx)
         return await auth.recovery.redeem(ctx, await body_of(request, RecoveryBody))
 
+
+def _factor_routes(router: APIRouter, auth: AuthService) -> None:
+    @router.post("/factors", summary="Enroll a TOTP factor (unverified until its first code)")
+    async def factor_enroll(ctx: Ctx, request: Request) -> Any:
+        signed_in(ctx)
+        return await auth.mfa.enroll(ctx, await body_of(request, EnrollBody))
+
     @router.post("/factors/{factor_id}/challenge", summary="Start verifying a factor")
     async def factor_challenge(ctx: Ctx, factor_id: str, request: Request) -> Any:
         signed_in(ctx)
@@ -56,6 +64,8 @@ def build_mfa_router(auth: AuthService) -> APIRouter:
     async def factor_unenroll(ctx: Ctx, factor_id: str) -> Any:
         return await auth.mfa.unenroll(ctx, factor_id)
 
+
+def _admin_routes(router: APIRouter, auth: AuthService) -> None:
     @router.get("/admin/users/{user_id}/factors", summary="A user's MFA factors")
     async def admin_factors_list(ctx: AuthAdminCtx, user_id: str) -> Any:
         return await auth.mfa.admin_list(ctx, user_id)
@@ -63,5 +73,3 @@ def build_mfa_router(auth: AuthService) -> APIRouter:
     @router.delete("/admin/users/{user_id}/factors/{factor_id}", summary="Delete a user's factor")
     async def admin_factor_delete(ctx: AuthAdminCtx, user_id: str, factor_id: str) -> Any:
         return await auth.mfa.admin_delete(ctx, user_id, factor_id)
-
-    return router
