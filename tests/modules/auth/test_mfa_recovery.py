@@ -10,7 +10,16 @@ import pytest
 from apprun.core.clock import ManualClock
 from apprun.testing import ScenarioEnv
 from tests.modules.auth.conftest import GOTRUE, anon, bearer, error_code, signed_up
-from tests.modules.auth.mfa_support import claims, mfa_user, password_session
+from tests.modules.auth.mfa_support import (
+    challenge,
+    claims,
+    code_at_step,
+    current_step,
+    enroll,
+    mfa_user,
+    password_session,
+    verify,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -166,3 +175,26 @@ async def test_admin_lists_and_deletes_factors(env: ScenarioEnv, clock: ManualCl
         json={"refresh_token": user.session["refresh_token"]},
     )
     assert (await claims(env, refreshed.json()["access_token"]))["aal"] == "aal1"
+
+
+async def test_a_lowered_session_is_aal1_whatever_its_token_says(
+    env: ScenarioEnv, clock: ManualClock
+) -> None:
+    user = await mfa_user(env, clock, "ada@example.com")
+    second = await enroll(env, user.session, friendly_name="tablet")
+    code = code_at_step(second["totp"]["secret"], current_step(clock))
+    raised = await verify(env, user.session, second["id"],
+                          await challenge(env, user.session, second["id"]), code)  # fmt: skip
+    assert raised.status_code == 200, raised.text
+    session = raised.json()  # raised by the tablet
+    admin = {**await env.key_headers("default", "service_role"), **GOTRUE}
+    deleted = await env.client.delete(
+        f"/auth/v1/admin/users/{user.session['user']['id']}/factors/{second['id']}", headers=admin
+    )
+    assert deleted.status_code == 200, deleted.text
+    assert (await claims(env, session["access_token"]))["aal"] == "aal2"  # the token still says so
+    headers = await bearer(env, session)
+    refused = await env.client.delete(f"/auth/v1/factors/{user.factor_id}", headers=headers)
+    assert refused.status_code == 422 and error_code(refused) == "insufficient_aal"
+    codes = await env.client.post("/auth/v1/factors/recovery-codes", headers=headers)
+    assert codes.status_code == 403 and error_code(codes) == "insufficient_aal"
