@@ -43,4 +43,18 @@ if ! answers 127.0.0.1 5672; then
   wait_for RabbitMQ 5672 60 || status=1
 fi
 
+# oathtool (Debian's OATH toolkit) computes TOTP codes for the MFA tests independently of
+# apprun's own implementation. Install it when missing (as root, as CI runs).
+if ! command -v oathtool >/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "ensure-services: installing oathtool"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q oathtool >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q oathtool >/dev/null 2>&1; } ||
+      true
+  fi
+  command -v oathtool >/dev/null ||
+    echo "ensure-services: oathtool is missing (apt-get install oathtool); MFA tests need it" >&2
+fi
+
 exit $status

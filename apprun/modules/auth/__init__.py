@@ -22,9 +22,12 @@ from apprun.modules.auth.emails import EmailFlows
 from apprun.modules.auth.flows import Flows
 from apprun.modules.auth.kernel import AuditRecord, AuthKernel, PlacementOf, SiteSettings, UserRoles
 from apprun.modules.auth.keys import SigningKeys
+from apprun.modules.auth.mfa import Mfa
+from apprun.modules.auth.recovery import RecoveryCodes
 from apprun.modules.auth.routes import build_routers
 from apprun.modules.auth.sessions import Sessions
 from apprun.modules.auth.signin import SignIn
+from apprun.modules.auth.stepup import StepUp
 
 __all__ = ["AuthConfig", "AuthConfigPatch", "AuthService"]
 
@@ -58,6 +61,11 @@ class AuthService:
         self.signin = SignIn(self.kernel, self.emails)
         self.account = Account(self.kernel, self.emails)
         self.flows = Flows(self.kernel, self.signin)
+        stepup = StepUp(self.kernel)
+        self.mfa = Mfa(self.kernel, stepup, derive_key(secret_key, "apprun/auth-mfa-secrets"))
+        self.recovery = RecoveryCodes(
+            self.kernel, stepup, derive_key(secret_key, "apprun/auth-recovery-codes")
+        )
 
     def routers(self) -> list[APIRouter]:
         return build_routers(self)

@@ -263,3 +263,51 @@ class SigningKeyNotFound(AuthError):
     status = 404
     code = "auth.signing_key_not_found"
     message = "The project has no signing key."
+
+
+class MfaAnonymousUser(NoAuthorization):
+    status = 403
+    message = "Anonymous users cannot use multi-factor authentication."
+
+
+class InsufficientAalToEnroll(InsufficientAal):
+    status = 403
+    message = "AAL2 required to enroll a new factor."
+
+
+class InsufficientAalToUnenroll(InsufficientAal):
+    status = 422
+    message = "AAL2 required to unenroll a verified factor."
+
+
+class InsufficientAalForRecoveryCodes(InsufficientAal):
+    status = 403
+    message = "AAL2 required to manage recovery codes: verify a factor first."
+
+
+class MfaPhoneEnrollDisabled(AuthError):
+    status = 422
+    code = "auth.mfa_phone_enroll_not_enabled"
+    message = "MFA enroll is disabled for Phone."
+
+
+class MfaWebauthnEnrollDisabled(AuthError):
+    status = 422
+    code = "auth.mfa_webauthn_enroll_not_enabled"
+    message = "MFA enroll is disabled for WebAuthn."
+
+
+class MfaChallengeNotFound(MfaFactorNotFound):
+    status = 422
+    message = "MFA factor with the provided challenge ID not found."
+
+
+class MfaIpAddressMismatch(AuthError):
+    status = 422
+    code = "auth.mfa_ip_address_mismatch"
+    message = "Challenge and verify IP addresses mismatch."
+
+
+class NotAUserId(ValidationFailed):
+    status = 404
+    message = "The user id must be a UUID."
