@@ -101,17 +101,22 @@ class Browser:
                 url = urljoin(url, response.headers["location"])
                 continue
             assert response.status_code == 200, f"{url}: {response.status_code} {response.text}"
-            url = await self._submit(url, response.text, login, abort)
+            target, form = self._form(url, response.text)
+            if target.startswith(self.public_url):  # response_mode=form_post
+                return await self.app.post(self._app_path(target), data=form)
+            url = await self._submit(target, form, login, abort)
         raise AssertionError("the sign-in did not come back to the app")
 
-    async def _submit(self, url: str, page: str, login: str, abort: bool) -> str:
+    def _form(self, url: str, page: str) -> tuple[str, dict[str, str]]:
         action = FORM_ACTION.search(page)
         assert action is not None, f"no form at {url}: {page[:500]}"
-        target = urljoin(url, unescape(action.group(1)))
+        form = {name: unescape(value) for name, value in HIDDEN_INPUT.findall(page)}
+        return urljoin(url, unescape(action.group(1))), form
+
+    async def _submit(self, target: str, form: dict[str, str], login: str, abort: bool) -> str:
         if abort:
             response = await self.provider.get(target.rstrip("/") + "/abort")
             return urljoin(target, response.headers["location"])
-        form = {name: unescape(value) for name, value in HIDDEN_INPUT.findall(page)}
         if form.get("prompt") == "login":
             form.update(login=login)
             form["password"] = "any password"  # the development login page takes any
@@ -121,13 +126,16 @@ class Browser:
         assert response.status_code in (302, 303), f"{target}: {response.text[:500]}"
         return urljoin(target, response.headers["location"])
 
-    async def _callback(self, url: str, *, post: bool) -> httpx.Response:
+    def _app_path(self, url: str) -> str:
         parts = urlsplit(url)
         path = parts.path.removeprefix(urlsplit(self.public_url).path)
+        return f"{path}?{parts.query}" if parts.query else path
+
+    async def _callback(self, url: str, *, post: bool) -> httpx.Response:
         if post:
-            form = dict(httpx.QueryParams(parts.query))
-            return await self.app.post(path, data=form)
-        return await self.app.get(f"{path}?{parts.query}")
+            form = dict(httpx.QueryParams(urlsplit(url).query))
+            return await self.app.post(self._app_path(url.split("?", maxsplit=1)[0]), data=form)
+        return await self.app.get(self._app_path(url))
 
 
 def _start(root: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
