@@ -35,19 +35,27 @@ def build_oauth_router(auth: AuthService) -> APIRouter:
         query = AuthorizeRequest.from_query(request.query_params)
         return RedirectResponse(await auth.oauth.authorize(ctx, query), status_code=302)
 
-    @router.api_route(
+    @router.get(
         "/callback",
-        methods=["GET", "POST"],
         status_code=302,
         responses=REDIRECT,
         summary="Where the provider sends the browser back (code and state, or error)",
     )
     async def oauth_callback(ctx: Ctx, request: Request) -> Response:
         params = dict(request.query_params)
-        if request.method == "POST" and request.headers.get("content-type", "").startswith(FORM):
-            # Apple (response_mode=form_post) posts the code, state and user fields.
+        return RedirectResponse(await auth.oauth.callback(ctx, params), status_code=302)
+
+    @router.post(
+        "/callback",
+        status_code=302,
+        responses=REDIRECT,
+        summary="The callback posted by the provider (response_mode=form_post, as Apple's)",
+    )
+    async def oauth_callback_posted(ctx: Ctx, request: Request) -> Response:
+        params = dict(request.query_params)
+        if request.headers.get("content-type", "").startswith(FORM):
             body = (await request.body()).decode("utf-8", "replace")
-            params.update(parse_qsl(body, max_num_fields=50))
+            params.update(parse_qsl(body))
         return RedirectResponse(await auth.oauth.callback(ctx, params), status_code=302)
 
     return router
