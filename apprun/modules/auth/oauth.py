@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
@@ -126,16 +127,18 @@ class OAuth:
                 conn, provider=provider.name, method="oauth", user_id=None, pkce=pkce,
                 redirect_to=redirect_to, data={"verifier": verifier, "nonce": nonce},
             )  # fmt: skip
-        params = {**forwarded, **provider.authorize_params}
+        ours = {"code_challenge": create_s256_code_challenge(verifier),
+                "code_challenge_method": "S256", **provider.authorize_params}  # fmt: skip
         if provider.kind != "github":
-            params["nonce"] = nonce
+            ours["nonce"] = nonce
         url: str = prepare_grant_uri(
             endpoints.authorization_endpoint, provider.client_id, "code",
             redirect_uri=self.redirect_uri(ctx), scope=" ".join(scopes),
-            state=self._state(ctx, flow_id), code_challenge=create_s256_code_challenge(verifier),
-            code_challenge_method="S256", **params,
+            state=self._state(ctx, flow_id), **ours,
         )  # fmt: skip
-        return url
+        # The client's extra parameters come last and never replace one of ours.
+        extra = [(k, v) for k, v in forwarded.items() if k not in ours]
+        return str(add_params_to_uri(url, extra)) if extra else url
 
     async def callback(self, ctx: RequestContext, params: Mapping[str, str]) -> str:
         """→ where the browser goes next: the flow's ``redirect_to`` with the outcome.

@@ -230,6 +230,13 @@ AUTHORIZE_CASES = scenarios(
         expected_status=401,
     ),
     ApiScenario(
+        "extra parameters named like the builder's arguments",
+        "GET",
+        AUTHORIZE + "&uri=u&client=c&kwargs=k",
+        expected_status=302,
+        expected_content=(),
+    ),
+    ApiScenario(
         "a half PKCE pair",
         "GET",
         AUTHORIZE + "&code_challenge_method=s256",
