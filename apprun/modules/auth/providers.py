@@ -46,6 +46,8 @@ class Preset:
     authorize_params: dict[str, str] = field(default_factory=dict)
 
 
+ALIASES = {"azure": "microsoft"}
+"""Names the Supabase clients use for a preset (their ``Provider`` type has azure)."""
 GITHUB_URL = "https://github.com"
 GITHUB_API = "https://api.github.com"
 PRESETS: dict[str, Preset] = {
@@ -81,7 +83,9 @@ class ProviderFields(BaseModel):
 
 class ProviderCreate(ProviderFields):
     name: str = Field(min_length=2, max_length=63, description="As in ?provider=<name>.")
-    kind: Kind | None = Field(None, description="Default: the name if it is a preset, else oidc.")
+    kind: Kind | None = Field(
+        None, description="Default: the name if it is a preset (azure: microsoft), else oidc."
+    )
 
 
 class ProviderPatch(ProviderFields):
@@ -217,7 +221,9 @@ class Providers:
         if not NAME.fullmatch(body.name) or body.name in RESERVED_NAMES:
             raise invalid("name", "must be 2-63 of a-z 0-9 _ -, start with a letter, and not be "
                                   "email, phone, anonymous, sso, saml or password")  # fmt: skip
-        kind = body.kind or (body.name if body.name in PRESETS else "oidc")
+        kind = (
+            body.kind or ALIASES.get(body.name) or (body.name if body.name in PRESETS else "oidc")
+        )
         fields = body.model_dump(exclude={"name", "kind", "enabled", "client_secret"})
         config = check_values(kind, fields)
         if kind != "oidc" and body.client_secret is None:

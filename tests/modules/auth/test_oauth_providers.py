@@ -124,6 +124,19 @@ ACCESS = scenarios(
         not_expected_content=(SECRET,),
     ),
     ApiScenario(
+        "azure is the microsoft preset",
+        "POST",
+        PROVIDERS,
+        auth=as_service(),
+        json={**GOOGLE, "name": "azure"},
+        expected_status=201,
+        expected_content=(
+            '"kind":"microsoft"',
+            '"issuer":"https://login.microsoftonline.com/common/v2.0"',
+        ),
+        expected_hooks={"*": 0},
+    ),
+    ApiScenario(
         "create with the anon key",
         "POST",
         PROVIDERS,

@@ -9,6 +9,7 @@ import secrets
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from supabase_auth import AsyncGoTrueClient
 
 from apprun.testing import ScenarioEnv
 from apprun.testing.oidc import OpenIdProvider
@@ -264,3 +265,32 @@ async def test_a_provider_in_another_project(
     assert await user_row(env, "sam@example.com") is None  # not in the default project
     elsewhere = await env.client.get(authorize_url("shopid"), headers=GOTRUE)
     assert elsewhere.status_code == 400 and error_code(elsewhere) == "validation_failed"
+
+
+async def test_supabase_py_pkce_sign_in(env: ScenarioEnv, oidc_provider: OpenIdProvider) -> None:
+    """supabase-py (PKCE by default) builds the URL, the browser signs in, the client exchanges
+    the code: the real client library, in-process against the app. supabase-py accepts only
+    the provider names it knows, so the generic OpenID provider is named keycloak here."""
+    await add_provider(env, oidc_provider, name="keycloak")
+    await oidc_provider.account("py", email="py@example.com", email_verified=True)
+    client = AsyncGoTrueClient(
+        url=str(env.client.base_url).rstrip("/") + "/auth/v1",
+        headers={"apikey": await env.key("default", "anon")},
+        http_client=env.client,
+        flow_type="pkce",
+        auto_refresh_token=False,
+    )
+    oauth = await client.sign_in_with_oauth(
+        {"provider": "keycloak", "options": {"redirect_to": f"{SITE}/py"}}
+    )
+    async with browser(env) as agent:
+        response = await agent.sign_in(oauth.url, "py")
+    base, query, _ = landing(response)
+    assert base == f"{SITE}/py"
+    signed_in = await client.exchange_code_for_session({"auth_code": query["code"]})
+    assert signed_in.session is not None and signed_in.user is not None
+    assert signed_in.user.email == "py@example.com"
+    assert signed_in.session.provider_token
+    assert [i.provider for i in signed_in.user.identities or []] == ["keycloak"]
+    user = await client.get_user()
+    assert user is not None and user.user.id == signed_in.user.id
