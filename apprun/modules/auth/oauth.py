@@ -161,7 +161,7 @@ class OAuth:
                                    details={"field": "provider"})  # fmt: skip
         provider = await self.providers.find(ctx, name)
         if provider is None:
-            raise ValidationFailed(f"Unsupported provider: provider {name} could not be found",
+            raise ValidationFailed(f"Unsupported provider: provider {name[:63]} could not be found",
                                    details={"field": "provider"})  # fmt: skip
         if not provider.enabled:
             raise ProviderDisabled(f"Unsupported provider: provider {name} is not enabled",
