@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 JS_E2E := tests/e2e/js
 JS_INSTALLED := $(JS_E2E)/node_modules/.installed
+OIDC_E2E := tests/e2e/oidc
+OIDC_INSTALLED := $(OIDC_E2E)/node_modules/.installed
 DATA_DIR ?= apprun_data
 PYTEST_ARGS ?=
 
@@ -25,7 +27,12 @@ $(JS_INSTALLED): $(JS_E2E)/package-lock.json
 	npm ci --prefix $(JS_E2E) --no-audit --no-fund
 	touch $(JS_INSTALLED)
 
-install: $(INSTALLED) $(JS_INSTALLED) ## Create .venv, install apprun with its development tools and the npm e2e clients
+# The OpenID Provider (panva/oidc-provider) the OAuth/OIDC sign-in tests run against.
+$(OIDC_INSTALLED): $(OIDC_E2E)/package-lock.json
+	npm ci --prefix $(OIDC_E2E) --no-audit --no-fund
+	touch $(OIDC_INSTALLED)
+
+install: $(INSTALLED) $(JS_INSTALLED) $(OIDC_INSTALLED) ## Create .venv, install apprun with its development tools and the npm test packages
 
 run: $(INSTALLED) ## Serve on http://127.0.0.1:8000 with data in ./apprun_data (dev mode)
 	$(BIN)/apprun serve --dev --data-dir $(DATA_DIR)
@@ -33,7 +40,7 @@ run: $(INSTALLED) ## Serve on http://127.0.0.1:8000 with data in ./apprun_data (
 services: ## Make sure PostgreSQL, Redis and RabbitMQ answer (start them where installed)
 	scripts/ensure-services.sh
 
-test: $(INSTALLED) $(JS_INSTALLED) services ## Run the whole test suite (SQLite and PostgreSQL)
+test: $(INSTALLED) $(JS_INSTALLED) $(OIDC_INSTALLED) services ## Run the whole test suite (SQLite and PostgreSQL)
 	@$(BIN)/pytest $(PYTEST_ARGS); code=$$?; \
 	  if [ $$code -eq 5 ]; then echo "make test: no tests were collected" >&2; fi; exit $$code
 

@@ -1,5 +1,6 @@
 """The pytest plugin: ``database`` (SQLite and PostgreSQL), ``settings``, ``app``, ``client``,
-``services``, ``env``, ``as_admin``, ``as_service``, ``as_anon``, ``live_server``, ``pg_database``.
+``services``, ``env``, ``as_admin``, ``as_service``, ``as_anon``, ``live_server``, ``pg_database``,
+``oidc_provider`` (a real OpenID Provider, ``apprun.testing.oidc``).
 
 Every test that uses ``database`` (directly or through ``app``/``client``) runs twice: on
 SQLite and on PostgreSQL (``APPRUN_TEST_PG_URL``, default
@@ -32,6 +33,7 @@ from apprun.testing.databases import (
     quote_ident,
 )
 from apprun.testing.live import LiveServer, start_live_server
+from apprun.testing.oidc import _oidc_process, oidc_provider  # noqa: F401 (fixtures)
 from apprun.testing.scenario import ScenarioEnv
 
 Headers = dict[str, str]

@@ -23,6 +23,9 @@ from apprun.modules.auth.flows import Flows
 from apprun.modules.auth.kernel import AuditRecord, AuthKernel, PlacementOf, SiteSettings, UserRoles
 from apprun.modules.auth.keys import SigningKeys
 from apprun.modules.auth.mfa import Mfa
+from apprun.modules.auth.oauth import OAuth
+from apprun.modules.auth.oauthclient import OAuthClient
+from apprun.modules.auth.providers import Providers
 from apprun.modules.auth.recovery import RecoveryCodes
 from apprun.modules.auth.routes import build_routers
 from apprun.modules.auth.sessions import Sessions
@@ -66,6 +69,13 @@ class AuthService:
         self.recovery = RecoveryCodes(
             self.kernel, stepup, derive_key(secret_key, "apprun/auth-recovery-codes")
         )
+        self.providers = Providers(
+            self.kernel, derive_key(secret_key, "apprun/auth-providers"), OAuthClient(clock)
+        )
+        self.oauth = OAuth(
+            self.kernel, self.signin, self.flows, self.providers,
+            derive_key(secret_key, "apprun/auth-oauth-state"),
+        )  # fmt: skip
 
     def routers(self) -> list[APIRouter]:
         return build_routers(self)
@@ -82,6 +92,7 @@ class AuthService:
                 "email": config.external_email_enabled,
                 "phone": False,
                 "anonymous_users": config.anonymous_users_enabled,
+                **dict.fromkeys(await self.providers.enabled_names(ctx), True),
             },
             "disable_signup": config.disable_signup,
             "mailer_autoconfirm": config.mailer_autoconfirm,

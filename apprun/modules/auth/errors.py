@@ -311,3 +311,43 @@ class MfaIpAddressMismatch(AuthError):
 class NotAUserId(ValidationFailed):
     status = 404
     message = "The user id must be a UUID."
+
+
+# OAuth / OpenID Connect sign-in (apprun as the client) and its providers
+class FlowStateAlreadyUsed(AuthError):
+    code = "auth.flow_state_already_used"
+    message = "This OAuth sign-in was already completed: start it again."
+
+
+class ProviderEmailNeedsVerification(AuthError):
+    status = 403
+    code = "auth.provider_email_needs_verification"
+    message = (
+        "The provider does not vouch for this email address, which another account uses: "
+        "sign in to that account and link the provider, or verify the address at the provider."
+    )
+
+
+class ProviderDenied(BadOAuthCallback):
+    """The provider answered the callback with an error (the user cancelled, say)."""
+
+    status = 403
+    message = "The provider did not authorize the sign-in."
+
+
+class ProviderUnavailable(AuthError):
+    status = 502
+    code = "auth.oauth_provider_unavailable"
+    message = "The sign-in provider did not answer as expected: try again later."
+
+
+class ProviderNotFound(AuthError):
+    status = 404
+    code = "auth.provider_not_found"
+    message = "No sign-in provider of this name."
+
+
+class ProviderExists(AuthError):
+    status = 409
+    code = "auth.provider_exists"
+    message = "A sign-in provider of this name already exists."

@@ -9,10 +9,17 @@ from fastapi import APIRouter
 from apprun.modules.auth.routes.admin_config import build_config_router
 from apprun.modules.auth.routes.core import build_core_router
 from apprun.modules.auth.routes.mfa import build_mfa_router
+from apprun.modules.auth.routes.oauth import build_oauth_router, build_providers_router
 
 if TYPE_CHECKING:
     from apprun.modules.auth import AuthService
 
 
 def build_routers(auth: AuthService) -> list[APIRouter]:
-    return [build_core_router(auth), build_config_router(auth), build_mfa_router(auth)]
+    return [
+        build_core_router(auth),
+        build_config_router(auth),
+        build_mfa_router(auth),
+        build_oauth_router(auth),
+        build_providers_router(auth),
+    ]
