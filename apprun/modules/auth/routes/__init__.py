@@ -8,10 +8,11 @@ from fastapi import APIRouter
 
 from apprun.modules.auth.routes.admin_config import build_config_router
 from apprun.modules.auth.routes.core import build_core_router
+from apprun.modules.auth.routes.emails import build_email_router
 
 if TYPE_CHECKING:
     from apprun.modules.auth import AuthService
 
 
 def build_routers(auth: AuthService) -> list[APIRouter]:
-    return [build_core_router(auth), build_config_router(auth)]
+    return [build_core_router(auth), build_config_router(auth), build_email_router(auth)]
