@@ -8,6 +8,7 @@ are data from its administrators and must not reach Python internals.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -18,6 +19,8 @@ from jinja2 import FileSystemLoader, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from apprun.lib.locale import negotiate
+
+log = logging.getLogger("apprun.auth.mail")
 
 KINDS = ("confirmation", "invite", "magic_link", "recovery", "email_change", "reauthentication")
 """The mails the auth module sends (GoTrue's template names)."""
@@ -81,18 +84,27 @@ def render(
     locale = choose_locale(user_locale, sorted({*BUILTIN_LOCALES, *overrides}))
     builtin = locale if locale in BUILTIN_LOCALES else DEFAULT_LOCALE
     custom = overrides.get(locale) or {}
+    context = {**variables, "locale": locale}
     parts: dict[str, str] = {}
     for part in PARTS:
-        source = custom.get(part)
-        html = part == "html"
-        if source:
-            template = _compiled(source, html)
-        else:
-            template = _environment(html).get_template(f"{builtin}/{kind}.{_suffix(part)}")
-        parts[part] = template.render({**variables, "locale": locale})
+        builtin_name = f"{builtin}/{kind}.{_suffix(part)}"
+        parts[part] = _render_part(custom.get(part), builtin_name, part == "html", context)
     # A header holds one line: a template's newlines must not start new headers.
     subject = " ".join(parts["subject"].split())
     return Rendered(subject=subject, text=parts["text"], html=parts["html"])
+
+
+def _render_part(
+    source: str | None, builtin_name: str, html: bool, context: Mapping[str, Any]
+) -> str:
+    if source:
+        try:
+            return _compiled(source, html).render(context)
+        except Exception as exc:  # a project's template must not fail the request
+            # It compiled when it was saved; it can still fail on this user's data (or touch
+            # what the sandbox forbids). The built-in part is sent instead.
+            log.warning("a custom email template failed (%s); the built-in one is used", exc)
+    return _environment(html).get_template(builtin_name).render(context)
 
 
 def _suffix(part: str) -> str:
