@@ -22,6 +22,8 @@ LINK_TYPES = ("signup", "invite", "magiclink", "recovery", "email_change_current
               "email_change_new")  # fmt: skip
 CHANGE_KINDS = {"email_change_current": otp.EMAIL_CHANGE_CURRENT,
                 "email_change_new": otp.EMAIL_CHANGE_NEW}  # fmt: skip
+CHANGE_PAIR = {otp.EMAIL_CHANGE_CURRENT.token_type: otp.EMAIL_CHANGE_NEW,
+               otp.EMAIL_CHANGE_NEW.token_type: otp.EMAIL_CHANGE_CURRENT}  # fmt: skip
 
 
 class Invites:
@@ -138,8 +140,9 @@ class Invites:
         kind: otp.Kind,
         target: str,
     ) -> str:
-        """Record ``new_email``; under secure change the other half's token is issued too, so
-        that both links must be followed. → the address the asked-for token relates to."""
+        """Record ``new_email`` → the address the asked-for token relates to. A new change
+        under secure email change issues the other half's token too, so that both addresses
+        must confirm; asking again for the same change replaces only the asked-for token."""
         if not body.new_email:
             raise ValidationFailed(
                 "new_email is required for email change links", details={"field": "new_email"}
@@ -148,20 +151,16 @@ class Invites:
         taken = await store.select_user_by_email(conn, new_email)
         if taken is not None and taken["id"] != user["id"]:
             raise EmailExists()
-        now = self.k.clock.now()
-        await emailstore.delete_user_tokens(conn, user["id"], otp.EMAIL_CHANGE_TYPES)
-        await store.update_user(conn, user["id"], {"new_email": new_email, "updated_at": now})
-        if config.secure_email_change and user["email"]:
-            other = (
-                otp.EMAIL_CHANGE_NEW
-                if kind is otp.EMAIL_CHANGE_CURRENT
-                else otp.EMAIL_CHANGE_CURRENT
-            )
-            other_address = new_email if other is otp.EMAIL_CHANGE_NEW else user["email"]
-            await self.links.issue(
-                ctx, conn, config, user, other, address=other_address, redirect_to=target,
-                pkce=None,
-            )  # fmt: skip
+        if user["new_email"] != new_email:
+            now = self.k.clock.now()
+            await emailstore.delete_user_tokens(conn, user["id"], otp.EMAIL_CHANGE_TYPES)
+            await store.update_user(conn, user["id"], {"new_email": new_email, "updated_at": now})
+            if config.secure_email_change and user["email"]:
+                other = CHANGE_PAIR[kind.token_type]
+                await self.links.issue(
+                    ctx, conn, config, user, other, redirect_to=target, pkce=None,
+                    address=new_email if other is otp.EMAIL_CHANGE_NEW else user["email"],
+                )  # fmt: skip
         return new_email if kind is otp.EMAIL_CHANGE_NEW else str(user["email"])
 
     async def _create(
