@@ -66,7 +66,8 @@ class Mailer:
                 start_tls=smtp.security == "starttls",
                 timeout=self.timeout,
             )
-        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+        # ValueError: a header the message cannot hold (say, a newline in the sender).
+        except (TimeoutError, aiosmtplib.SMTPException, OSError, ValueError) as exc:
             log.error(
                 "auth mail for project %s to %s failed via %s:%s: %s",
                 project, mail.to, smtp.host, smtp.port, exc,
