@@ -120,7 +120,7 @@ class SmtpServer:
 
     def __init__(self) -> None:
         self.host = "127.0.0.1"
-        self.port = _free_port()
+        self.port = free_port()
         self.messages: list[ReceivedMail] = []
         self.lock = threading.Lock()
         self._controller = Controller(
@@ -168,7 +168,8 @@ class SmtpServer:
             return len(self.messages)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on (at the time of asking)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]

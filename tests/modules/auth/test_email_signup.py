@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from apprun.testing import ScenarioEnv
-from apprun.testing.smtp import SMTP_USER, SmtpServer
+from apprun.testing.smtp import SMTP_USER, SmtpServer, free_port
 from tests.modules.auth.conftest import error_code
 from tests.modules.auth.emailkit import (
     SITE,
@@ -134,8 +134,7 @@ async def test_a_failing_smtp_server_changes_nothing(
     env: ScenarioEnv, smtp_server: SmtpServer
 ) -> None:
     await with_mail(env, smtp_server)
-    unused_port = smtp_server.port + 1 if smtp_server.port < 65535 else 1
-    smtp = smtp_server.config(port=unused_port)
+    smtp = smtp_server.config(port=free_port())  # nothing listens there
     response = await env.client.patch(
         "/admin/v1/auth/config", headers=await service(env), json={"smtp": smtp}
     )
