@@ -146,6 +146,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         site_settings,
         secret_key=settings.secret_key.get_secret_value(),
         public_url=settings.effective_public_url,
+        dev=settings.dev,
         session_cache=RedisCache(settings.redis_url, "apprun:auth:")
         if settings.redis_url
         else MemoryCache(),

@@ -18,10 +18,13 @@ from apprun.core.tenancy import Placement, Tenancy
 from apprun.lib.crypto import derive_key
 from apprun.modules.auth.account import Account
 from apprun.modules.auth.config import AuthConfig, AuthConfigPatch, ConfigStore
+from apprun.modules.auth.emaillinks import EmailLinks
 from apprun.modules.auth.emails import EmailFlows
 from apprun.modules.auth.flows import Flows
+from apprun.modules.auth.invites import Invites
 from apprun.modules.auth.kernel import AuditRecord, AuthKernel, PlacementOf, SiteSettings, UserRoles
 from apprun.modules.auth.keys import SigningKeys
+from apprun.modules.auth.mailer import Mailer
 from apprun.modules.auth.mfa import Mfa
 from apprun.modules.auth.oauth import OAuth
 from apprun.modules.auth.oauthclient import OAuthClient
@@ -31,6 +34,7 @@ from apprun.modules.auth.routes import build_routers
 from apprun.modules.auth.sessions import Sessions
 from apprun.modules.auth.signin import SignIn
 from apprun.modules.auth.stepup import StepUp
+from apprun.modules.auth.verification import Verification
 
 __all__ = ["AuthConfig", "AuthConfigPatch", "AuthService"]
 
@@ -51,6 +55,7 @@ class AuthService:
         secret_key: str,
         public_url: str,
         session_cache: MarkerCache,
+        dev: bool = False,
     ) -> None:
         self.keys = SigningKeys(clock, derive_key(secret_key, "apprun/auth-signing-keys"))
         self.session_cache = session_cache
@@ -60,10 +65,15 @@ class AuthService:
             tenancy, hooks, clock, placement_of, audit, user_roles, site_settings, configs,
             sessions, self.keys, public_url,
         )  # fmt: skip
-        self.emails = EmailFlows(self.kernel)
+        # dev: without SMTP settings, mails (with their links) are logged instead.
+        self.links = EmailLinks(self.kernel, Mailer(dev=dev))
+        self.emails = EmailFlows(self.kernel, self.links)
         self.signin = SignIn(self.kernel, self.emails)
         self.account = Account(self.kernel, self.emails)
         self.flows = Flows(self.kernel, self.signin)
+        self.links.bind(self.flows)
+        self.invites = Invites(self.kernel, self.links)
+        self.verification = Verification(self.kernel, self.signin, self.flows)
         stepup = StepUp(self.kernel)
         self.mfa = Mfa(self.kernel, stepup, derive_key(secret_key, "apprun/auth-mfa-secrets"))
         self.recovery = RecoveryCodes(

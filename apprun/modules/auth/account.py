@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from apprun.core.context import Principal, RequestContext, Role
 from apprun.core.tenancy import Placement
 from apprun.lib import jwt
-from apprun.modules.auth import hooks, passwords, store
+from apprun.modules.auth import hooks, otp, passwords, store
+from apprun.modules.auth.config import AuthConfig
 from apprun.modules.auth.errors import (
     BadJwt,
     CurrentPasswordInvalid,
@@ -17,6 +18,8 @@ from apprun.modules.auth.errors import (
     InsufficientAal,
     NoAuthorization,
     NotAdmin,
+    ReauthenticationNeeded,
+    ReauthenticationNotValid,
     SamePassword,
     SessionNotFound,
 )
@@ -103,7 +106,7 @@ class Account:
             if body.data is not None:
                 changes["user_metadata"] = merge_metadata(row["user_metadata"], body.data)
             if body.password is not None:
-                await self._check_password_change(ctx, row, body, config.recent_sign_in_seconds)
+                await self._check_password_change(ctx, conn, row, body, config)
                 passwords.check_strength(body.password, config.password_min_length)
                 changes["encrypted_password"] = await passwords.hash_new(body.password)
                 changes["password_changed_at"] = now
@@ -126,18 +129,37 @@ class Account:
         return result
 
     async def _check_password_change(
-        self, ctx: RequestContext, row: Any, body: UserUpdate, recent_seconds: int
+        self,
+        ctx: RequestContext,
+        conn: AsyncConnection,
+        row: Any,
+        body: UserUpdate,
+        config: AuthConfig,
     ) -> None:
+        """A session older than ``recent_sign_in_seconds`` proves it is still its user with a
+        reauthentication code (``nonce``, from GET /reauthenticate) or, unless
+        ``secure_password_change`` is on, with the current password."""
         assert body.password is not None
         if row["encrypted_password"] and await passwords.matches(
             row["encrypted_password"], body.password
         ):
             raise SamePassword()
         signed_in_at = _session_start(ctx)
+        now = self.k.clock.now()
         recent = signed_in_at is not None and (
-            self.k.clock.now().timestamp() - signed_in_at < recent_seconds
+            now.timestamp() - signed_in_at < config.recent_sign_in_seconds
         )
-        if recent or not row["encrypted_password"]:
+        if recent:
+            return
+        if body.nonce is not None:
+            if not row["email"] or not await otp.consume_nonce(
+                conn, now, row["id"], row["email"], body.nonce
+            ):
+                raise ReauthenticationNotValid()
+            return
+        if config.secure_password_change:
+            raise ReauthenticationNeeded()
+        if not row["encrypted_password"]:
             return
         if body.current_password is None:
             raise CurrentPasswordRequired()

@@ -5,16 +5,24 @@ and never returned."""
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from apprun.core.clock import Clock
 from apprun.core.context import RequestContext
 from apprun.core.db import Database
 from apprun.core.errors import ValidationFailed
 from apprun.lib.crypto import seal, unseal
-from apprun.modules.auth import keystore
+from apprun.modules.auth import keystore, mailtemplates
 
 MAX_PASSWORD_LENGTH = 1024
 
@@ -31,6 +39,31 @@ class SmtpConfig(BaseModel):
     password: SecretStr | None = Field(None, description="Sealed at rest; never returned.")
     sender: str = Field(min_length=3, max_length=320, description="From address.")
     sender_name: str | None = Field(None, max_length=200)
+
+
+class EmailTemplate(BaseModel):
+    """A project's version of one mail in one locale; a part left out stays built-in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str | None = Field(None, max_length=998)
+    html: str | None = Field(None, max_length=100_000, description="Jinja2, autoescaped.")
+    text: str | None = Field(None, max_length=100_000, description="Jinja2, plain text.")
+
+    @model_validator(mode="after")
+    def _compiles(self) -> EmailTemplate:
+        for part in mailtemplates.PARTS:
+            source = getattr(self, part)
+            if source:
+                mailtemplates.check(source, part)
+        return self
+
+
+EmailKind = Literal[
+    "confirmation", "invite", "magic_link", "recovery", "email_change", "reauthentication"
+]
+Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$")]
+EmailTemplates = dict[EmailKind, Annotated[dict[Locale, EmailTemplate], Field(max_length=20)]]
 
 
 class AuthConfig(BaseModel):
@@ -68,6 +101,18 @@ class AuthConfig(BaseModel):
     )
     mfa_max_enrolled_factors: int = Field(10, ge=1, le=50)
     smtp: SmtpConfig | None = None
+    secure_email_change: bool = Field(
+        True, description="An email change is confirmed from the current and the new address."
+    )
+    secure_password_change: bool = Field(
+        False,
+        description="Password changes in sessions older than recent_sign_in_seconds need a "
+        "reauthentication code (GET /reauthenticate) instead of current_password.",
+    )
+    email_templates: EmailTemplates = Field(
+        default_factory=dict,
+        description="Per kind and locale: subject, html, text (Jinja2) replacing the built-in.",
+    )
 
 
 class AuthConfigPatch(BaseModel):
@@ -90,6 +135,9 @@ class AuthConfigPatch(BaseModel):
     email_max_frequency_seconds: int | None = Field(None, ge=0)
     mfa_max_enrolled_factors: int | None = Field(None, ge=1, le=50)
     smtp: SmtpConfig | None = None
+    secure_email_change: bool | None = None
+    secure_password_change: bool | None = None
+    email_templates: EmailTemplates | None = None
 
 
 class ConfigStore:

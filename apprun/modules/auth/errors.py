@@ -351,3 +351,24 @@ class ProviderExists(AuthError):
     status = 409
     code = "auth.provider_exists"
     message = "A sign-in provider of this name already exists."
+
+
+# Email flows
+class EmailSendFailed(AuthError):
+    """The project's SMTP server refused or did not answer; nothing was changed."""
+
+    status = 500
+    code = "auth.email_send_failed"
+    message = "Error sending the email: check the project's SMTP settings."
+
+
+class VerifyUserBanned(UserBanned):
+    """``POST /verify`` answers a banned user with 403 (sign-in with 400)."""
+
+    status = 403
+
+
+class ReauthenticationEmailNotConfirmed(EmailNotConfirmed):
+    """``GET /reauthenticate`` for an unconfirmed address: 422, as GoTrue."""
+
+    status = 422

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from apprun.modules.auth.routes.admin_config import build_config_router
 from apprun.modules.auth.routes.core import build_core_router
+from apprun.modules.auth.routes.emails import build_email_router
 from apprun.modules.auth.routes.mfa import build_mfa_router
 from apprun.modules.auth.routes.oauth import build_oauth_router, build_providers_router
 
@@ -19,6 +20,7 @@ def build_routers(auth: AuthService) -> list[APIRouter]:
     return [
         build_core_router(auth),
         build_config_router(auth),
+        build_email_router(auth),
         build_mfa_router(auth),
         build_oauth_router(auth),
         build_providers_router(auth),
