@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from apprun.testing.smtp import SmtpServer
 from supabase import Client, create_client
 from supabase_auth.errors import AuthApiError, AuthSessionMissingError
 
 from apprun.testing.live import LiveServer
 from apprun.testing.scenario import ADMIN_EMAIL, ADMIN_PASSWORD
+from apprun.testing.smtp import SmtpServer
 from tests.e2e.conftest import JS_DIR, service_role_key
 
 pytestmark = [
