@@ -145,6 +145,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         site_settings,
         secret_key=settings.secret_key.get_secret_value(),
         public_url=settings.effective_public_url,
+        limiter=limiter,
+        assign_roles=data.assign_user_roles,
     )
     return Services(settings, tenancy, hooks, actions, clock, limiter, metrics, service, data, auth)
 

@@ -13,14 +13,17 @@ from fastapi import APIRouter
 from apprun.core.clock import Clock
 from apprun.core.context import Principal, RequestContext
 from apprun.core.hooks import Hooks
+from apprun.core.ratelimit import RateLimiter
 from apprun.core.tenancy import Placement, Tenancy
 from apprun.lib.crypto import derive_key
 from apprun.modules.auth.account import Account
+from apprun.modules.auth.admin import AdminUsers, RoleAssigner
 from apprun.modules.auth.config import AuthConfig, AuthConfigPatch, ConfigStore
 from apprun.modules.auth.emails import EmailFlows
 from apprun.modules.auth.flows import Flows
 from apprun.modules.auth.kernel import AuditRecord, AuthKernel, PlacementOf, SiteSettings, UserRoles
 from apprun.modules.auth.keys import SigningKeys
+from apprun.modules.auth.limits import AuthLimits
 from apprun.modules.auth.routes import build_routers
 from apprun.modules.auth.sessions import Sessions
 from apprun.modules.auth.signin import SignIn
@@ -43,6 +46,8 @@ class AuthService:
         *,
         secret_key: str,
         public_url: str,
+        limiter: RateLimiter,
+        assign_roles: RoleAssigner,
     ) -> None:
         self.keys = SigningKeys(clock, derive_key(secret_key, "apprun/auth-signing-keys"))
         sessions = Sessions(clock, self.keys, public_url)
@@ -52,9 +57,12 @@ class AuthService:
             sessions, self.keys, public_url,
         )  # fmt: skip
         self.emails = EmailFlows(self.kernel)
-        self.signin = SignIn(self.kernel, self.emails)
+        self.limits = AuthLimits(limiter, self.kernel.config)
+        """Brute-force limits; the email flows call ``limits.check(ctx, "verify", …)``."""
+        self.signin = SignIn(self.kernel, self.emails, self.limits)
         self.account = Account(self.kernel, self.emails)
         self.flows = Flows(self.kernel, self.signin)
+        self.admin = AdminUsers(self.kernel, assign_roles)
 
     def routers(self) -> list[APIRouter]:
         return build_routers(self)

@@ -263,3 +263,26 @@ class SigningKeyNotFound(AuthError):
     status = 404
     code = "auth.signing_key_not_found"
     message = "The project has no signing key."
+
+
+# Admin users API and brute-force protection (auth-admin).
+class InvalidUserId(ValidationFailed):
+    """GoTrue answers a user id that is not a UUID with 404 ``validation_failed``."""
+
+    status = 404
+    message = "The user id must be a UUID."
+
+
+class PhoneExists(AuthError):
+    status = 422
+    code = "auth.phone_exists"
+    message = "A user with this phone number has already been registered."
+
+
+class UserInUse(AuthError):
+    status = 409
+    code = "auth.conflict"
+    message = (
+        "Rows of the project's collections still reference this user through a relation "
+        "with on_delete restrict: delete or reassign them first."
+    )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter
 
 from apprun.modules.auth.routes.admin_config import build_config_router
+from apprun.modules.auth.routes.admin_users import build_admin_users_router
 from apprun.modules.auth.routes.core import build_core_router
 
 if TYPE_CHECKING:
@@ -14,4 +15,4 @@ if TYPE_CHECKING:
 
 
 def build_routers(auth: AuthService) -> list[APIRouter]:
-    return [build_core_router(auth), build_config_router(auth)]
+    return [build_core_router(auth), build_config_router(auth), build_admin_users_router(auth)]
