@@ -20,7 +20,7 @@ from apprun.modules.auth.schemas import MAX_METADATA_BYTES, Body, iso
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 1000
 MAX_ROLES = 100
-PHONE = re.compile(r"^[1-9]\d{1,14}$")
+PHONE = re.compile(r"^[1-9]\d{6,14}$")
 RESERVED_ROLES = {Role.ANON.value, Role.SERVICE_ROLE.value, Role.PLATFORM_ADMIN.value}
 
 
