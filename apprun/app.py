@@ -62,6 +62,7 @@ CORS_EXPOSE_HEADERS = [
     "x-request-id",
     "content-range",
     "x-total-count",
+    "link",  # GoTrue's admin user list: supabase-js reads its pages from it
     "x-supabase-api-version",
     "retry-after",
     "ratelimit-limit",

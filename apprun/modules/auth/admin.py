@@ -88,30 +88,9 @@ class AdminUsers:
             return await self.k.user(conn, uid)
 
     async def create_user(self, ctx: RequestContext, body: AdminUserAttributes) -> dict[str, Any]:
-        if body.email is None and body.phone is None:
-            raise ValidationFailed(
-                "Cannot create a user without either an email or phone",
-                details={"field": "email"},
-            )
-        email = normalise_email(body.email) if body.email is not None else None
-        phone = normalise_phone(body.phone) if body.phone is not None else None
-        user_id = parse_user_id(body.id) if body.id is not None else new_id()
+        row = await self._new_row(body)
+        user_id, email, phone = row["id"], row["email"], row["phone"]
         roles = requested_roles(body, [])
-        check_metadata("user_metadata", body.user_metadata)
-        check_metadata("app_metadata", body.app_metadata)
-        now = self.k.clock.now()
-        banned_until = ban_until(body.ban_duration, now) if body.ban_duration else None
-        password_hash = await self._password_hash(body, required=False)
-        row = new_user_row(now, email=email, password_hash=password_hash,
-                           provider="email" if email else "phone",
-                           user_metadata=body.user_metadata,
-                           app_metadata=stored_app_metadata(body))  # fmt: skip
-        if email and phone:
-            meta = json.loads(row["app_metadata"])
-            row["app_metadata"] = dumps({**meta, "providers": ["email", "phone"]})
-        row.update(id=user_id, phone=phone, banned_until=banned_until,
-                   email_confirmed_at=now if email and body.email_confirm else None,
-                   phone_confirmed_at=now if phone and body.phone_confirm else None)  # fmt: skip
         async with (await self.k.db(ctx)).tx() as conn:
             await self._check_free(conn, user_id, email, phone)
             try:
@@ -127,9 +106,37 @@ class AdminUsers:
             result = await self.k.user(conn, user_id)
         await self.k.emit(ctx, hooks.USER_CREATED, hooks.UserEvent(user_id, email))
         await self.k.record(ctx, "auth.user.created", user_id, email=email, by="admin")
-        if banned_until is not None:
-            await self._banned(ctx, user_id, banned_until)
+        if row["banned_until"] is not None:
+            await self._banned(ctx, user_id, row["banned_until"])
         return result
+
+    async def _new_row(self, body: AdminUserAttributes) -> dict[str, Any]:
+        """The user row a creation inserts, once every field is checked."""
+        if body.email is None and body.phone is None:
+            raise ValidationFailed(
+                "Cannot create a user without either an email or phone",
+                details={"field": "email"},
+            )
+        email = normalise_email(body.email) if body.email is not None else None
+        phone = normalise_phone(body.phone) if body.phone is not None else None
+        user_id = parse_user_id(body.id) if body.id is not None else new_id()
+        requested_roles(body, [])
+        check_metadata("user_metadata", body.user_metadata)
+        check_metadata("app_metadata", body.app_metadata)
+        now = self.k.clock.now()
+        banned_until = ban_until(body.ban_duration, now) if body.ban_duration else None
+        password_hash = await self._password_hash(body, required=False)
+        row = new_user_row(now, email=email, password_hash=password_hash,
+                           provider="email" if email else "phone",
+                           user_metadata=body.user_metadata,
+                           app_metadata=stored_app_metadata(body))  # fmt: skip
+        if email and phone:
+            meta = json.loads(row["app_metadata"])
+            row["app_metadata"] = dumps({**meta, "providers": ["email", "phone"]})
+        row.update(id=user_id, phone=phone, banned_until=banned_until,
+                   email_confirmed_at=now if email and body.email_confirm else None,
+                   phone_confirmed_at=now if phone and body.phone_confirm else None)  # fmt: skip
+        return row
 
     async def update_user(
         self, ctx: RequestContext, user_id: str, body: AdminUserAttributes

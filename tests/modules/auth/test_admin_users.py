@@ -455,3 +455,10 @@ async def test_admin_events_are_audited(env: ScenarioEnv) -> None:
 def test_memory_limiter_is_what_tests_run_with(env: ScenarioEnv) -> None:
     # The brute-force tests below rely on buckets living only as long as the app.
     assert isinstance(env.services.limiter, MemoryRateLimiter)
+
+
+async def test_browsers_may_read_the_pagination_headers(env: ScenarioEnv) -> None:
+    headers = {**await service(env), "Origin": "https://console.example"}
+    response = await env.client.get("/auth/v1/admin/users", headers=headers)
+    exposed = response.headers["access-control-expose-headers"].lower().split(",")
+    assert {"x-total-count", "link"} <= {name.strip() for name in exposed}
