@@ -9,7 +9,6 @@ import pytest
 
 from apprun.core.clock import ManualClock
 from apprun.core.context import RequestContext
-from apprun.core.ratelimit import MemoryRateLimiter
 from apprun.modules.auth import store
 from apprun.testing import ApiScenario, ScenarioEnv, as_anon, as_service, no_auth, scenarios
 from tests.modules.auth.conftest import GOTRUE, PASSWORD, anon, bearer, configure, error_code
@@ -450,11 +449,6 @@ async def test_admin_events_are_audited(env: ScenarioEnv) -> None:
             assert entry["actor"].startswith("service_role"), entry
     updates = await audit_entries(env, "auth.user.updated")
     assert sorted(e["details"]["fields"][0] for e in updates) == ["ban_duration", "user_metadata"]
-
-
-def test_memory_limiter_is_what_tests_run_with(env: ScenarioEnv) -> None:
-    # The brute-force tests below rely on buckets living only as long as the app.
-    assert isinstance(env.services.limiter, MemoryRateLimiter)
 
 
 async def test_browsers_may_read_the_pagination_headers(env: ScenarioEnv) -> None:

@@ -9,10 +9,12 @@ from typing import Any
 
 import anyio
 import pytest
+import redis
 
 from apprun.config import Settings
 from apprun.core.context import RequestContext
-from apprun.core.ratelimit import LocalRateLimiter
+from apprun.core.ids import new_id
+from apprun.core.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from apprun.modules.auth import passwords
 from apprun.modules.auth.config import AuthConfig
 from apprun.modules.auth.errors import RateLimitedRequests
@@ -201,31 +203,45 @@ async def test_limits_for_the_email_flows(env: ScenarioEnv) -> None:
     await limits.check(ctx, "sign_in", account="a@example.com")  # families count apart
 
 
-async def test_limits_hold_across_worker_processes(tmp_path: Path) -> None:
-    """Two workers share the machine's limiter file: failures seen by one delay the other."""
+@pytest.fixture(params=["local", "redis"])
+def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Two workers' limiters on one shared store: the machine's file, or Redis."""
+    if request.param == "local":
+        return [LocalRateLimiter(tmp_path / "ratelimit.db") for _ in range(2)]
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis must run on 127.0.0.1:6379 for this test: {exc}")
+    return [RedisRateLimiter(url) for _ in range(2)]
+
+
+async def test_limits_hold_across_worker_processes(two_workers: list[RateLimiter]) -> None:
+    """Failures seen by one worker delay the other; success on one forgives on both."""
     config = AuthConfig(failed_attempts_before_delay=2, rate_limit_sign_in=2)
 
     async def config_of(_: RequestContext) -> AuthConfig:
         return config
 
-    first, second = (LocalRateLimiter(tmp_path / "ratelimit.db") for _ in range(2))
+    first, second = two_workers
+    project = f"p{new_id()}"  # Redis outlives the test: buckets of its own
     try:
         one, two = AuthLimits(first, config_of), AuthLimits(second, config_of)
-        ctx = RequestContext("default", client_ip="10.5.0.1")
+        ctx = RequestContext(project, client_ip="10.5.0.1")
         await one.check(ctx, "sign_in")
         await two.check(ctx, "sign_in")
         with pytest.raises(RateLimitedRequests):
             await one.check(ctx, "sign_in")
-        other_ip = RequestContext("default", client_ip="10.5.0.2")
+        other_ip = RequestContext(project, client_ip="10.5.0.2")
         await one.failed(other_ip, "sign_in", account="v@example.com")
         await two.failed(other_ip, "sign_in", account="v@example.com")
         with pytest.raises(RateLimitedRequests) as refused:
-            await one.check(RequestContext("default"), "sign_in", account="v@example.com")
+            await one.check(RequestContext(project), "sign_in", account="v@example.com")
         assert refused.value.headers["Retry-After"] == "1"
         await two.succeeded(other_ip, "sign_in", account="v@example.com")
-        await one.check(RequestContext("default"), "sign_in", account="v@example.com")
+        await one.check(RequestContext(project), "sign_in", account="v@example.com")
         # Another project's buckets are its own.
-        await one.check(RequestContext("other", client_ip="10.5.0.1"), "sign_in")
+        await one.check(RequestContext(f"{project}x", client_ip="10.5.0.1"), "sign_in")
     finally:
         await first.close()
         await second.close()
