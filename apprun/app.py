@@ -63,6 +63,7 @@ CORS_EXPOSE_HEADERS = [
     "x-request-id",
     "content-range",
     "x-total-count",
+    "link",  # GoTrue's admin user list: supabase-js reads its pages from it
     "x-supabase-api-version",
     "retry-after",
     "ratelimit-limit",
@@ -150,6 +151,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         session_cache=RedisCache(settings.redis_url, "apprun:auth:")
         if settings.redis_url
         else MemoryCache(),
+        limiter=limiter,
+        assign_roles=data.assign_user_roles,
     )
     return Services(settings, tenancy, hooks, actions, clock, limiter, metrics, service, data, auth)
 

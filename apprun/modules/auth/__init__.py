@@ -14,9 +14,11 @@ from apprun.core.cache import MarkerCache
 from apprun.core.clock import Clock
 from apprun.core.context import Principal, RequestContext
 from apprun.core.hooks import Hooks
+from apprun.core.ratelimit import RateLimiter
 from apprun.core.tenancy import Placement, Tenancy
 from apprun.lib.crypto import derive_key
 from apprun.modules.auth.account import Account
+from apprun.modules.auth.admin import AdminUsers, RoleAssigner
 from apprun.modules.auth.config import AuthConfig, AuthConfigPatch, ConfigStore
 from apprun.modules.auth.emaillinks import EmailLinks
 from apprun.modules.auth.emails import EmailFlows
@@ -24,6 +26,7 @@ from apprun.modules.auth.flows import Flows
 from apprun.modules.auth.invites import Invites
 from apprun.modules.auth.kernel import AuditRecord, AuthKernel, PlacementOf, SiteSettings, UserRoles
 from apprun.modules.auth.keys import SigningKeys
+from apprun.modules.auth.limits import AuthLimits
 from apprun.modules.auth.mailer import Mailer
 from apprun.modules.auth.mfa import Mfa
 from apprun.modules.auth.oauth import OAuth
@@ -55,6 +58,8 @@ class AuthService:
         secret_key: str,
         public_url: str,
         session_cache: MarkerCache,
+        limiter: RateLimiter,
+        assign_roles: RoleAssigner,
         dev: bool = False,
     ) -> None:
         self.keys = SigningKeys(clock, derive_key(secret_key, "apprun/auth-signing-keys"))
@@ -67,13 +72,15 @@ class AuthService:
         )  # fmt: skip
         # dev: without SMTP settings, mails (with their links) are logged instead.
         self.links = EmailLinks(self.kernel, Mailer(dev=dev))
-        self.emails = EmailFlows(self.kernel, self.links)
-        self.signin = SignIn(self.kernel, self.emails)
+        self.limits = AuthLimits(limiter, self.kernel.config)
+        """Brute-force limits (sign-in, refresh, verify, OTP)."""
+        self.emails = EmailFlows(self.kernel, self.links, self.limits)
+        self.signin = SignIn(self.kernel, self.emails, self.limits)
         self.account = Account(self.kernel, self.emails)
         self.flows = Flows(self.kernel, self.signin)
         self.links.bind(self.flows)
         self.invites = Invites(self.kernel, self.links)
-        self.verification = Verification(self.kernel, self.signin, self.flows)
+        self.verification = Verification(self.kernel, self.signin, self.flows, self.limits)
         stepup = StepUp(self.kernel)
         self.mfa = Mfa(self.kernel, stepup, derive_key(secret_key, "apprun/auth-mfa-secrets"))
         self.recovery = RecoveryCodes(
@@ -86,6 +93,7 @@ class AuthService:
             self.kernel, self.signin, self.flows, self.providers,
             derive_key(secret_key, "apprun/auth-oauth-state"),
         )  # fmt: skip
+        self.admin = AdminUsers(self.kernel, assign_roles)
 
     def routers(self) -> list[APIRouter]:
         return build_routers(self)

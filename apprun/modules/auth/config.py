@@ -113,6 +113,24 @@ class AuthConfig(BaseModel):
         default_factory=dict,
         description="Per kind and locale: subject, html, text (Jinja2) replacing the built-in.",
     )
+    rate_limit_sign_in: int = Field(
+        30, ge=1, le=100_000, description="Sign-ups and password sign-ins per IP per 5 minutes."
+    )
+    rate_limit_token_refresh: int = Field(
+        150, ge=1, le=100_000, description="Refresh-token grants per IP per 5 minutes."
+    )
+    rate_limit_verify: int = Field(
+        30, ge=1, le=100_000, description="OTP and link verifications per IP per 5 minutes."
+    )
+    rate_limit_otp: int = Field(
+        30, ge=1, le=100_000, description="OTP, magic-link and recovery requests per IP per 5 min."
+    )
+    failed_attempts_before_delay: int = Field(
+        5, ge=1, le=100, description="Wrong passwords or codes per account before delays start."
+    )
+    failed_attempts_max_delay_seconds: int = Field(
+        900, ge=1, le=3600, description="Cap of the delay that doubles with each further failure."
+    )
 
 
 class AuthConfigPatch(BaseModel):
@@ -138,6 +156,12 @@ class AuthConfigPatch(BaseModel):
     secure_email_change: bool | None = None
     secure_password_change: bool | None = None
     email_templates: EmailTemplates | None = None
+    rate_limit_sign_in: int | None = Field(None, ge=1, le=100_000)
+    rate_limit_token_refresh: int | None = Field(None, ge=1, le=100_000)
+    rate_limit_verify: int | None = Field(None, ge=1, le=100_000)
+    rate_limit_otp: int | None = Field(None, ge=1, le=100_000)
+    failed_attempts_before_delay: int | None = Field(None, ge=1, le=100)
+    failed_attempts_max_delay_seconds: int | None = Field(None, ge=1, le=3600)
 
 
 class ConfigStore:

@@ -29,6 +29,7 @@ from apprun.modules.auth.errors import (
     ValidationFailed,
 )
 from apprun.modules.auth.kernel import AuthKernel
+from apprun.modules.auth.limits import AuthLimits
 from apprun.modules.auth.signin import add_email_identity, new_user_row
 from apprun.modules.auth.validation import normalise_email, pkce_pair
 
@@ -38,9 +39,10 @@ PHONE_TYPES = ("sms", "phone_change")
 class EmailFlows:
     """Mails that end users ask for (and the confirmation sign-up sends)."""
 
-    def __init__(self, kernel: AuthKernel, links: EmailLinks) -> None:
+    def __init__(self, kernel: AuthKernel, links: EmailLinks, limits: AuthLimits) -> None:
         self.k = kernel
         self.links = links
+        self.limits = limits
 
     async def send_signup_confirmation(
         self,
@@ -109,6 +111,7 @@ class EmailFlows:
         self, ctx: RequestContext, body: RecoverBody, redirect_to: str | None
     ) -> dict[str, Any]:
         """POST /recover: a recovery link and code, if an account has the address."""
+        await self.limits.check(ctx, "otp")
         config = await self._email_enabled(ctx)
         email = required_email(body.email)
         pkce = pkce_pair(body.code_challenge, body.code_challenge_method)
@@ -128,6 +131,7 @@ class EmailFlows:
     ) -> dict[str, Any]:
         """POST /otp (email): a magic link and code; an unknown address signs up (unless
         ``create_user`` is false) and gets the confirmation mail, whose code also signs in."""
+        await self.limits.check(ctx, "otp")
         if body.email is None and body.phone is not None:
             raise PhoneProviderDisabled()
         config = await self._email_enabled(ctx)
@@ -178,6 +182,7 @@ class EmailFlows:
     ) -> dict[str, Any]:
         """POST /resend: the sign-up confirmation or the email-change mails again; silent for
         unknown and already confirmed addresses."""
+        await self.limits.check(ctx, "otp")
         if body.type in PHONE_TYPES:
             raise PhoneProviderDisabled()
         if body.type not in ("signup", "email_change"):
@@ -208,6 +213,7 @@ class EmailFlows:
 
     async def reauthenticate(self, ctx: RequestContext) -> dict[str, Any]:
         """GET /reauthenticate: mail the signed-in user a code for PUT /user's ``nonce``."""
+        await self.limits.check(ctx, "otp")
         user_id = signed_in(ctx)
         async with (await self.k.db(ctx)).tx() as conn:
             user = await store.select_user(conn, user_id)

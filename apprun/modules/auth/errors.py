@@ -308,7 +308,10 @@ class MfaIpAddressMismatch(AuthError):
     message = "Challenge and verify IP addresses mismatch."
 
 
-class NotAUserId(ValidationFailed):
+# Admin users API and brute-force protection.
+class InvalidUserId(ValidationFailed):
+    """GoTrue answers a user id that is not a UUID with 404 ``validation_failed``."""
+
     status = 404
     message = "The user id must be a UUID."
 
@@ -372,3 +375,18 @@ class ReauthenticationEmailNotConfirmed(EmailNotConfirmed):
     """``GET /reauthenticate`` for an unconfirmed address: 422, as GoTrue."""
 
     status = 422
+
+
+class PhoneExists(AuthError):
+    status = 422
+    code = "auth.phone_exists"
+    message = "A user with this phone number has already been registered."
+
+
+class UserInUse(AuthError):
+    status = 409
+    code = "auth.conflict"
+    message = (
+        "Rows of the project's collections still reference this user through a relation "
+        "with on_delete restrict: delete or reassign them first."
+    )

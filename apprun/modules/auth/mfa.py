@@ -27,6 +27,7 @@ from apprun.modules.auth import hooks, mfastore, store, totp
 from apprun.modules.auth.errors import (
     InsufficientAalToEnroll,
     InsufficientAalToUnenroll,
+    InvalidUserId,
     MfaChallengeExpired,
     MfaChallengeNotFound,
     MfaFactorNameConflict,
@@ -35,7 +36,6 @@ from apprun.modules.auth.errors import (
     MfaPhoneEnrollDisabled,
     MfaVerificationFailed,
     MfaWebauthnEnrollDisabled,
-    NotAUserId,
     RateLimitedRequests,
     SessionNotFound,
     TooManyFactors,
@@ -312,7 +312,7 @@ class Mfa:
     async def admin_list(self, ctx: RequestContext, user_id: str) -> list[dict[str, Any]]:
         """``GET /admin/users/{id}/factors`` → the user's factors (``[]`` when none)."""
         if not is_uuid(user_id):
-            raise NotAUserId()
+            raise InvalidUserId()
         async with (await self.k.db(ctx)).read() as conn:
             if await store.select_user(conn, user_id) is None:
                 raise UserNotFound()
@@ -323,7 +323,7 @@ class Mfa:
     ) -> dict[str, Any]:
         """``DELETE /admin/users/{id}/factors/{fid}`` → the deleted *Factor*."""
         if not is_uuid(user_id):
-            raise NotAUserId()
+            raise InvalidUserId()
         async with (await self.k.db(ctx)).tx() as conn:
             if await store.select_user(conn, user_id) is None:
                 raise UserNotFound()

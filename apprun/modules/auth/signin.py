@@ -29,6 +29,7 @@ from apprun.modules.auth.errors import (
     ValidationFailed,
 )
 from apprun.modules.auth.kernel import AuthKernel, dumps
+from apprun.modules.auth.limits import AuthLimits
 from apprun.modules.auth.schemas import PasswordGrant, RefreshGrant, SignupBody, render_user
 from apprun.modules.auth.validation import normalise_email, pkce_pair
 
@@ -95,14 +96,18 @@ async def add_email_identity(conn: AsyncConnection, user: dict[str, Any], verifi
 
 
 class SignIn:
-    def __init__(self, kernel: AuthKernel, confirmations: Confirmations) -> None:
+    def __init__(
+        self, kernel: AuthKernel, confirmations: Confirmations, limits: AuthLimits
+    ) -> None:
         self.k = kernel
         self.confirmations = confirmations
+        self.limits = limits
 
     async def signup(
         self, ctx: RequestContext, body: SignupBody, redirect_to: str | None
     ) -> dict[str, Any]:
         """→ a *Token response* (auto-confirmed or anonymous) or a bare *User*."""
+        await self.limits.check(ctx, "sign_in")
         config = await self.k.config(ctx)
         if config.disable_signup:
             raise SignupDisabled()
@@ -222,6 +227,8 @@ class SignIn:
             email: str | None = normalise_email(body.email)
         except EmailAddressInvalid:
             email = None
+        account = email or body.email.strip().lower()
+        await self.limits.check(ctx, "sign_in", account=account)
         db = await self.k.db(ctx)
         async with db.read() as conn:
             user = await store.select_user_by_email(conn, email) if email else None
@@ -229,7 +236,9 @@ class SignIn:
         hashed = user["encrypted_password"] if user is not None else None
         # One argon2 verification on every path, so the answer's timing tells nothing.
         if not await passwords.matches(hashed, supplied) or not supplied or user is None:
+            await self.limits.failed(ctx, "sign_in", account=account)
             raise InvalidCredentials()
+        await self.limits.succeeded(ctx, "sign_in", account=account)
         if user["email_confirmed_at"] is None:
             raise EmailNotConfirmed()
         if is_banned(user, self.k.clock.now()):
@@ -248,6 +257,7 @@ class SignIn:
     async def refresh(self, ctx: RequestContext, body: RefreshGrant) -> dict[str, Any]:
         if not body.refresh_token:
             raise ValidationFailed("refresh_token required", details={"field": "refresh_token"})
+        await self.limits.check(ctx, "token_refresh")
         config = await self.k.config(ctx)
         ended: AuthError | None = None
         async with (await self.k.db(ctx)).tx() as conn:

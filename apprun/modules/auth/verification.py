@@ -27,6 +27,7 @@ from apprun.modules.auth.errors import (
 )
 from apprun.modules.auth.flows import Flows
 from apprun.modules.auth.kernel import AuthKernel
+from apprun.modules.auth.limits import AuthLimits
 from apprun.modules.auth.signin import SignIn, is_banned
 from apprun.modules.auth.validation import normalise_email, safe_redirect
 
@@ -54,23 +55,39 @@ class Outcome:
 class Verification:
     """Consumes one-time tokens: confirms addresses, signs in, completes email changes."""
 
-    def __init__(self, kernel: AuthKernel, signin: SignIn, flows: Flows) -> None:
+    def __init__(
+        self, kernel: AuthKernel, signin: SignIn, flows: Flows, limits: AuthLimits
+    ) -> None:
         self.k = kernel
         self.signin = signin
         self.flows = flows
+        self.limits = limits
 
     async def verify(self, ctx: RequestContext, body: VerifyBody) -> dict[str, Any]:
         """POST /verify → a *Token response* (amr ``otp``), or the secure email change's
         first-half message."""
+        account = body.email.strip().lower() if body.email else None
+        await self.limits.check(ctx, "verify", account=account)
         verify_type, hashed = self._target(body)
-        async with (await self.k.db(ctx)).tx() as conn:
-            outcome = await self._consume(conn, verify_type, hashed)
-            if outcome.pending:
-                result: dict[str, Any] = {"msg": PENDING_MESSAGE, "code": "200"}
-            else:
-                result = await self.signin.open_session(ctx, conn, outcome.user_id, "otp")
+        try:
+            async with (await self.k.db(ctx)).tx() as conn:
+                outcome = await self._consume(conn, verify_type, hashed)
+                result = await self._result(ctx, conn, outcome)
+        except OtpExpired:
+            if account:  # a wrong code for this address: its next guesses wait longer
+                await self.limits.failed(ctx, "verify", account=account)
+            raise
+        if account:
+            await self.limits.succeeded(ctx, "verify", account=account)
         await self._announce(ctx, outcome, signed_in=not outcome.pending)
         return result
+
+    async def _result(
+        self, ctx: RequestContext, conn: AsyncConnection, outcome: Outcome
+    ) -> dict[str, Any]:
+        if outcome.pending:
+            return {"msg": PENDING_MESSAGE, "code": "200"}
+        return await self.signin.open_session(ctx, conn, outcome.user_id, "otp")
 
     def _target(self, body: VerifyBody) -> tuple[str, str]:
         """(verification type, token hash) of a POST /verify body."""
@@ -107,6 +124,7 @@ class Verification:
         pkce = token.startswith(otp.PKCE_PREFIX)
         signed_in = False
         try:
+            await self.limits.check(ctx, "verify")
             if link_type not in otp.VERIFY_TYPES or not token:
                 raise ValidationFailed("The link's type or token is missing.")
             async with (await self.k.db(ctx)).tx() as conn:

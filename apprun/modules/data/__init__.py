@@ -5,6 +5,8 @@ Other layers use only what this facade exports.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,6 +52,18 @@ class DataService:
     async def roles_of_user(conn: AsyncConnection, user_id: str) -> list[str]:
         """A user's roles, inside a transaction of the project's database (for tokens)."""
         return await rolestore.select_user_roles(conn, user_id)
+
+    @staticmethod
+    async def assign_user_roles(
+        conn: AsyncConnection, user_id: str, names: Sequence[str]
+    ) -> list[str]:
+        """Replace a user's roles inside a transaction of the project's database (for the auth
+        admin API); → the names that are no role of the project, and then nothing changes."""
+        known = {row["name"] for row in await rolestore.select_roles(conn)}
+        unknown = sorted(set(names) - known)
+        if not unknown:
+            await rolestore.replace_user_roles(conn, user_id, sorted(set(names)))
+        return unknown
 
     def register_actions(self, actions: Actions) -> None:
         register_actions(actions, self.collections, self.rows)

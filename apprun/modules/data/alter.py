@@ -3,8 +3,8 @@
 What this version changes in place, on SQLite and PostgreSQL alike: renaming the collection,
 adding fields, renaming fields, dropping fields, adding and dropping indexes and unique
 fields, and anything that lives only in apprun (policies, hidden, pattern, default for
-new rows). Changing a field's type or its database constraints, and dropping a relation
-field on SQLite, rebuild the table (``rebuild.py``).
+new rows). Changing a field's type or its database constraints, and adding or dropping a
+relation field on SQLite, rebuild the table (``rebuild.py``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def plan_alter(
     rebuild on PostgreSQL restores their foreign keys).
     """
     renames, added, dropped = _field_mapping(old, new)
-    if _needs_rebuild(old, new, renames, dropped, dialect):
+    if _needs_rebuild(old, new, renames, [*dropped, *added], dialect):
         drops = [
             Step("drop_field", f"drop field {spec.name} and its values", _nothing, destructive=True)
             for spec in dropped
@@ -145,12 +145,12 @@ def _needs_rebuild(
     old: CollectionSpec,
     new: CollectionSpec,
     renames: Mapping[str, str],
-    dropped: list[FieldSpec],
+    added_or_dropped: list[FieldSpec],
     dialect: str,
 ) -> bool:
-    """Whether ALTER TABLE cannot do it: a changed type or database constraint, or (SQLite)
-    a dropped relation field."""
-    if dialect == "sqlite" and any(spec.type == "relation" for spec in dropped):
+    """Whether ALTER TABLE cannot do it: a changed type or database constraint, or (SQLite,
+    which cannot add or drop a foreign key in place) an added or dropped relation field."""
+    if dialect == "sqlite" and any(spec.type == "relation" for spec in added_or_dropped):
         return True
     new_by_name = {f.name: f for f in new.fields}
     for before in old.fields:

@@ -31,6 +31,7 @@ from apprun.modules.data.errors import (
 )
 from apprun.modules.data.rules import validate_rule
 from apprun.modules.data.schemas import (
+    AUTH_USERS,
     OPERATIONS,
     Collection,
     CollectionPatch,
@@ -331,13 +332,9 @@ def _stored(spec: CollectionSpec) -> str:
 
 def _check_relations(spec: CollectionSpec, known: set[str]) -> None:
     for one in spec.fields:
-        if one.collection is None or one.collection in known:
+        if one.collection is None or one.collection in known or one.collection == AUTH_USERS:
             continue
-        reason = (
-            "relations to auth.users arrive with the auth module"
-            if one.collection == "auth.users"
-            else f"no collection is named {one.collection!r}"
-        )
+        reason = f"no collection is named {one.collection!r}"
         raise InvalidSchema(details={"field": f"fields.{one.name}.collection", "reason": reason})
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import JSONB
 
 from apprun.core.types import UtcDateTime
-from apprun.modules.data.schemas import CollectionSpec, FieldSpec
+from apprun.modules.data.schemas import CollectionSpec, FieldSpec, relation_table
 
 Op = Callable[[Operations], None]
 
@@ -106,13 +106,11 @@ def _literal_sql(expr: sa.ColumnElement[bool]) -> str:
 
 def build_column(table: str, spec: FieldSpec) -> sa.Column[Any]:
     args: list[Any] = list(_checks(table, spec))
-    if spec.type == "relation":
+    if spec.type == "relation" and spec.collection is not None:
         ondelete = None if spec.on_delete == "no action" else spec.on_delete.upper()
+        target = relation_table(spec.collection)
         args.insert(
-            0,
-            sa.ForeignKey(
-                f"{spec.collection}.id", ondelete=ondelete, name=f"fk_{table}_{spec.name}"
-            ),
+            0, sa.ForeignKey(f"{target}.id", ondelete=ondelete, name=f"fk_{table}_{spec.name}")
         )
     return sa.Column(
         spec.name,
@@ -134,7 +132,7 @@ def system_columns() -> list[sa.Column[Any]]:
 def build_table(spec: CollectionSpec, metadata: sa.MetaData | None = None) -> sa.Table:
     """The table of a collection (relation targets get stub tables in the same metadata)."""
     metadata = metadata or sa.MetaData()
-    for target in {f.collection for f in spec.fields if f.collection}:
+    for target in {relation_table(f.collection) for f in spec.fields if f.collection}:
         if target not in metadata.tables and target != spec.name:
             sa.Table(target, metadata, sa.Column("id", sa.String(36), primary_key=True))
     columns = [build_column(spec.name, f) for f in spec.fields]

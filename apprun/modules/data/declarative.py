@@ -17,7 +17,7 @@ from apprun.modules.data.errors import (
     InvalidSchema,
 )
 from apprun.modules.data.rules import validate_rule
-from apprun.modules.data.schemas import OPERATIONS, CollectionSpec, MigrationPlan
+from apprun.modules.data.schemas import AUTH_USERS, OPERATIONS, CollectionSpec, MigrationPlan
 
 
 class SchemaDocument(Strict):
@@ -87,7 +87,7 @@ def _stored(spec: CollectionSpec) -> str:
 def _check(desired: dict[str, CollectionSpec]) -> None:
     for spec in desired.values():
         for field in spec.fields:
-            if field.collection is not None and field.collection not in desired:
+            if field.collection not in (None, AUTH_USERS) and field.collection not in desired:
                 raise CollectionInUse(
                     f"{spec.name}.{field.name} relates to {field.collection!r}, which the "
                     "document does not keep",

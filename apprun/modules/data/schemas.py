@@ -14,6 +14,15 @@ NAME = r"^[a-z][a-z0-9_]{0,62}$"
 SYSTEM_FIELDS = ("id", "created_at", "updated_at")
 RESERVED_PREFIXES = ("_", "auth_", "storage_", "apprun_", "pg_", "sqlite_")
 RESERVED_NAMES = {"project_settings", "alembic_version", "rpc"}
+AUTH_USERS = "auth.users"
+"""A relation target that is no collection: the project's users (the auth module's table)."""
+AUTH_USERS_TABLE = "users"
+
+
+def relation_table(collection: str) -> str:
+    """The table a relation to ``collection`` references."""
+    return AUTH_USERS_TABLE if collection == AUTH_USERS else collection
+
 
 FieldType = Literal[
     "text",

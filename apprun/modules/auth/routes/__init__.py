@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter
 
 from apprun.modules.auth.routes.admin_config import build_config_router
+from apprun.modules.auth.routes.admin_users import build_admin_users_router
 from apprun.modules.auth.routes.core import build_core_router
 from apprun.modules.auth.routes.emails import build_email_router
 from apprun.modules.auth.routes.mfa import build_mfa_router
@@ -24,4 +25,5 @@ def build_routers(auth: AuthService) -> list[APIRouter]:
         build_mfa_router(auth),
         build_oauth_router(auth),
         build_providers_router(auth),
+        build_admin_users_router(auth),
     ]
