@@ -279,3 +279,22 @@ async def test_limit_settings_are_validated(env: ScenarioEnv, patch: dict[str, A
     assert 400 <= response.status_code < 500, response.text
     config = (await env.client.get("/admin/v1/auth/config", headers=headers)).json()
     assert config["rate_limit_sign_in"] == 30 and config["failed_attempts_before_delay"] == 5
+
+
+async def test_verify_and_otp_are_limited(env: ScenarioEnv) -> None:
+    """Wrong codes for one address delay its next guesses; each family has an IP limit."""
+    await configure(env, failed_attempts_before_delay=2, rate_limit_otp=2)
+    headers = {**await from_ip(env, "10.0.0.9"), **GOTRUE}
+    guess = {"type": "email", "email": EMAIL, "token": "000000"}
+    for _ in range(2):
+        wrong = await env.client.post("/auth/v1/verify", headers=headers, json=guess)
+        assert wrong.status_code == 403 and error_code(wrong) == "otp_expired", wrong.text
+    waiting = await env.client.post("/auth/v1/verify", headers=headers, json=guess)
+    assert waiting.status_code == 429 and error_code(waiting) == "over_request_rate_limit"
+    assert int(waiting.headers["retry-after"]) >= 1
+    for n in range(2):
+        body = {"email": f"r{n}@example.com"}
+        asked = await env.client.post("/auth/v1/recover", headers=headers, json=body)
+        assert asked.status_code == 200, asked.text
+    over = await env.client.post("/auth/v1/otp", headers=headers, json={"email": EMAIL})
+    assert over.status_code == 429 and error_code(over) == "over_request_rate_limit"
