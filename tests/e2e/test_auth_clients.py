@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pyotp
@@ -30,7 +31,8 @@ PASSWORD = "a long and unusual passphrase"
 
 
 def keys(server: LiveServer, smtp: SmtpServer) -> str:
-    """Point the default project's mail at ``smtp``; → its anon key."""
+    """Point the default project's mail at ``smtp`` and its site at localhost:3000; → its
+    anon key."""
     with httpx.Client(base_url=server.url, timeout=30) as client:
         configured = client.patch(
             "/admin/v1/auth/config",
@@ -38,6 +40,12 @@ def keys(server: LiveServer, smtp: SmtpServer) -> str:
             json={"smtp": smtp.config()},
         )
         assert configured.status_code == 200, configured.text
+        site = client.patch(
+            "/admin/v1/settings",
+            headers={"apikey": service_role_key(server)},
+            json={"site_url": "http://localhost:3000"},
+        )
+        assert site.status_code == 200, site.text
         token = client.post(
             "/admin/v1/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
         ).json()["access_token"]
@@ -179,3 +187,33 @@ def test_supabase_js_auth(
         for name, want in expected.items():
             with subtests.test(name):
                 assert compared(steps[name], want) == want, f"step {name!r}"
+
+
+def test_supabase_js_pkce_exchange(
+    node: str, live_server: LiveServer, smtp_server: SmtpServer
+) -> None:
+    """flowType "pkce": the confirmation link redirects with ?code=, which supabase-js
+    exchanges (exchangeCodeForSession) with the verifier it kept."""
+    anon = keys(live_server, smtp_server)
+    email, site = "ada.pkce@example.com", "http://localhost:3000/welcome"
+    command = [node, str(JS_DIR / "pkce.mjs"), live_server.url, anon, email, PASSWORD, site]
+    with subprocess.Popen(
+        command, cwd=JS_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None and process.stdin is not None
+        first = json.loads(process.stdout.readline() or "{}")
+        assert first == {"signUp": {"error": None, "session": False, "verifierKept": True}}
+        link = smtp_server.last(email).link()
+        assert "token=pkce_" in link
+        redirected = httpx.get(link, follow_redirects=False, timeout=30)
+        assert redirected.status_code == 303, redirected.text
+        location = urlsplit(redirected.headers["location"])
+        assert location.path == "/welcome"
+        process.stdin.write(parse_qs(location.query)["code"][0] + "\n")
+        process.stdin.flush()
+        second = json.loads(process.stdout.readline() or "{}")
+        process.wait(timeout=30)
+    assert second == {
+        "exchangeCodeForSession": {"error": None, "session": True, "email": email},
+        "getUser": {"error": None, "confirmed": True},
+    }
