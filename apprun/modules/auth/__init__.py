@@ -71,9 +71,9 @@ class AuthService:
             sessions, self.keys, public_url,
         )  # fmt: skip
         # dev: without SMTP settings, mails (with their links) are logged instead.
-        self.links = EmailLinks(self.kernel, Mailer(dev=dev))
         self.limits = AuthLimits(limiter, self.kernel.config)
         """Brute-force limits (sign-in, refresh, verify, OTP)."""
+        self.links = EmailLinks(self.kernel, Mailer(dev=dev), self.limits)
         self.emails = EmailFlows(self.kernel, self.links, self.limits)
         self.signin = SignIn(self.kernel, self.emails, self.limits)
         self.account = Account(self.kernel, self.emails)

@@ -10,6 +10,7 @@ bounded by the mailer's timeout.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,10 +25,9 @@ from apprun.modules.auth.config import AuthConfig
 from apprun.modules.auth.errors import EmailExists, RateLimitedEmails, ValidationFailed
 from apprun.modules.auth.flows import Flows
 from apprun.modules.auth.kernel import AuthKernel, dumps
+from apprun.modules.auth.limits import AuthLimits
 from apprun.modules.auth.mailer import Mail, Mailer
 from apprun.modules.auth.validation import normalise_email, safe_redirect
-
-MAX_REMEMBERED_ADDRESSES = 10_000
 
 
 def required_email(raw: str | None) -> str:
@@ -51,13 +51,11 @@ class Link:
 class EmailLinks:
     """Issues users' one-time tokens, builds their links, mails them."""
 
-    def __init__(self, kernel: AuthKernel, mailer: Mailer) -> None:
+    def __init__(self, kernel: AuthKernel, mailer: Mailer, limits: AuthLimits) -> None:
         self.k = kernel
         self.mailer = mailer
+        self.limits = limits
         self._flows: Flows | None = None
-        # Unknown addresses have no row to stamp; the guard remembers them here, so that a
-        # second request within the interval answers 429 whether or not the account exists.
-        self._unknown: dict[tuple[str, str, str], datetime] = {}
 
     def bind(self, flows: Flows) -> None:
         """PKCE links record a flow state (Flows is built after the email flows)."""
@@ -77,16 +75,19 @@ class EmailLinks:
             last = await otp.last_issued(conn, user["id"], kind)
         self._check_interval(config, last)
 
-    def guard_unknown(
+    async def guard_unknown(
         self, ctx: RequestContext, config: AuthConfig, kind: str, address: str
     ) -> None:
-        """The same guard for an address no account has (recover, otp, resend)."""
-        key = (ctx.project, kind, address)
-        self._check_interval(config, self._unknown.get(key))
-        if len(self._unknown) >= MAX_REMEMBERED_ADDRESSES:
-            cutoff = self.k.clock.now() - timedelta(seconds=config.email_max_frequency_seconds)
-            self._unknown = {k: v for k, v in self._unknown.items() if v > cutoff}
-        self._unknown[key] = self.k.clock.now()
+        """The same guard for an address no account has (recover, otp, resend): there is no
+        row to stamp, so the shared rate limiter remembers it, and a second request within
+        the interval answers 429 on every worker whether or not the account exists."""
+        wait = await self.limits.once_per(ctx, kind, address, config.email_max_frequency_seconds)
+        if wait > 0:
+            raise RateLimitedEmails(
+                f"For security purposes, you can only request this after {math.ceil(wait)} "
+                "seconds.",
+                details={"retry_after": math.ceil(wait)},
+            )
 
     def _check_interval(self, config: AuthConfig, last: datetime | None) -> None:
         interval = config.email_max_frequency_seconds

@@ -243,6 +243,6 @@ class EmailFlows:
         self, ctx: RequestContext, config: AuthConfig, kind: otp.Kind, email: str
     ) -> dict[str, Any]:
         """The answer for an address with nothing to send: the same guard, the same time."""
-        self.links.guard_unknown(ctx, config, kind.sent_at or kind.token_type, email)
+        await self.links.guard_unknown(ctx, config, kind.sent_at or kind.token_type, email)
         await self.links.mailer.pretend()
         return {}

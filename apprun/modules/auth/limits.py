@@ -95,6 +95,14 @@ class AuthLimits:
         # A negative cost refills the bucket: every backend caps it at its size on next use.
         await self._count(ctx, config, family, account, cost=-_counted(config))
 
+    async def once_per(self, ctx: RequestContext, kind: str, address: str, interval: int) -> float:
+        """Take the one mail of ``kind`` that ``address`` may get per ``interval`` seconds,
+        in the shared limiter (so every worker agrees); → the seconds to wait, 0 when taken."""
+        if interval <= 0:
+            return 0.0
+        decision = await self._limiter.hit(_key(ctx, "mail", kind, address), 1 / interval, 1)
+        return 0.0 if decision.allowed else decision.retry_after
+
     async def _wait_turn(
         self, ctx: RequestContext, config: AuthConfig, family: Family, account: str
     ) -> None:
