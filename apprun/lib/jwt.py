@@ -45,18 +45,22 @@ def decode_hs256(token: str, key: bytes, now: int, **expected: Any) -> dict[str,
         decoded = jwt.decode(token, OctKey.import_key(key), algorithms=["HS256"])
     except (JoseError, ValueError) as exc:
         raise TokenInvalid(str(exc)) from exc
-    claims = dict(decoded.claims)
-    exp = claims.get("exp")
-    if not isinstance(exp, int):
-        raise TokenInvalid("exp is missing")
-    if exp <= now:
-        raise TokenExpired("token expired")
+    claims = _unexpired(dict(decoded.claims), now)
     nbf = claims.get("nbf")
     if isinstance(nbf, int) and nbf > now + 30:
         raise TokenInvalid("token not yet valid")
     for name, value in expected.items():
         if claims.get(name) != value:
             raise TokenInvalid(f"claim {name} does not match")
+    return claims
+
+
+def _unexpired(claims: dict[str, Any], now: int) -> dict[str, Any]:
+    exp = claims.get("exp")
+    if not isinstance(exp, int):
+        raise TokenInvalid("exp is missing")
+    if exp <= now:
+        raise TokenExpired("token expired")
     return claims
 
 
@@ -91,10 +95,4 @@ def decode_asymmetric(token: str, public_jwk: dict[str, Any], alg: str, now: int
         decoded = jwt.decode(token, key, algorithms=[alg])
     except (JoseError, ValueError, TypeError) as exc:
         raise TokenInvalid(str(exc)) from exc
-    claims = dict(decoded.claims)
-    exp = claims.get("exp")
-    if not isinstance(exp, int):
-        raise TokenInvalid("exp is missing")
-    if exp <= now:
-        raise TokenExpired("token expired")
-    return claims
+    return _unexpired(dict(decoded.claims), now)

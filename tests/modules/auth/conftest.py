@@ -46,3 +46,17 @@ async def bearer(
 def error_code(response: httpx.Response) -> str:
     body = response.json()
     return str(body.get("code") if isinstance(body.get("code"), str) else body.get("error_code"))
+
+
+async def sign_in(
+    env: ScenarioEnv, email: str, password: str = PASSWORD, project: str = "default"
+) -> dict[str, Any]:
+    """A new password session (aal1) of an existing, confirmed user."""
+    response = await env.client.post(
+        "/auth/v1/token?grant_type=password",
+        headers=await anon(env, project),
+        json={"email": email, "password": password},
+    )
+    assert response.status_code == 200, response.text
+    session: dict[str, Any] = response.json()
+    return session

@@ -15,7 +15,7 @@ import pytest
 
 from apprun.core.clock import ManualClock
 from apprun.testing import ScenarioEnv
-from tests.modules.auth.conftest import PASSWORD, anon, bearer, signed_up
+from tests.modules.auth.conftest import anon, bearer, signed_up
 
 PERIOD = 30
 
@@ -49,20 +49,6 @@ def current_step(clock: ManualClock) -> int:
 
 def code_at_step(secret: str, step: int) -> str:
     return oathtool(secret, step * PERIOD)
-
-
-async def password_session(
-    env: ScenarioEnv, email: str, password: str = PASSWORD, project: str = "default"
-) -> dict[str, Any]:
-    """A new password session (aal1) of an existing user."""
-    response = await env.client.post(
-        "/auth/v1/token?grant_type=password",
-        headers=await anon(env, project),
-        json={"email": email, "password": password},
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def enroll(env: ScenarioEnv, session: dict[str, Any], **body: Any) -> dict[str, Any]:

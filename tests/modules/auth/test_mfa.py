@@ -9,7 +9,7 @@ import pytest
 
 from apprun.core.clock import ManualClock
 from apprun.testing import ScenarioEnv
-from tests.modules.auth.conftest import anon, bearer, configure, error_code, signed_up
+from tests.modules.auth.conftest import anon, bearer, configure, error_code, sign_in, signed_up
 from tests.modules.auth.mfa_support import (
     PERIOD,
     challenge,
@@ -18,7 +18,6 @@ from tests.modules.auth.mfa_support import (
     current_step,
     enroll,
     mfa_user,
-    password_session,
     verify,
 )
 
@@ -60,7 +59,7 @@ async def test_default_issuer_is_the_site_host(env: ScenarioEnv) -> None:
 
 async def test_verify_raises_the_same_session_to_aal2(env: ScenarioEnv, clock: ManualClock) -> None:
     session = await signed_up(env, "ada@example.com")
-    other = await password_session(env, "ada@example.com")  # an aal1 session elsewhere
+    other = await sign_in(env, "ada@example.com")  # an aal1 session elsewhere
     first, second = (
         await enroll(env, session, friendly_name="a"),
         await enroll(env, session, friendly_name="b"),
@@ -211,7 +210,7 @@ async def test_verify_refusals(env: ScenarioEnv, clock: ManualClock) -> None:
 
 async def test_enroll_refusals(env: ScenarioEnv, clock: ManualClock) -> None:
     user = await mfa_user(env, clock, "ada@example.com")
-    aal1 = await password_session(env, "ada@example.com")
+    aal1 = await sign_in(env, "ada@example.com")
     cases = [
         (aal1, {"factor_type": "totp", "friendly_name": "x"}, 403, "insufficient_aal"),
         (user.session, {"factor_type": "totp", "friendly_name": "phone"}, 422,
@@ -267,7 +266,7 @@ async def test_anonymous_users_cannot_enroll(env: ScenarioEnv) -> None:
 
 async def test_unenroll(env: ScenarioEnv, clock: ManualClock) -> None:
     user = await mfa_user(env, clock, "ada@example.com")
-    aal1 = await password_session(env, "ada@example.com")
+    aal1 = await sign_in(env, "ada@example.com")
     url = f"/auth/v1/factors/{user.factor_id}"
     refused = await env.client.delete(url, headers=await bearer(env, aal1))
     assert refused.status_code == 422 and error_code(refused) == "insufficient_aal"
@@ -329,7 +328,7 @@ async def test_a_policy_can_require_aal2(env: ScenarioEnv, clock: ManualClock) -
     inserted = await env.client.post("/rest/v1/vault", headers=service, json=[{"title": "x"}])
     assert inserted.status_code == 201, inserted.text
     user = await mfa_user(env, clock, "ada@example.com")
-    aal1 = await password_session(env, "ada@example.com")
+    aal1 = await sign_in(env, "ada@example.com")
     for session, expected in [(aal1, []), (user.session, [{"title": "x"}])]:
         rows = await env.client.get(
             "/rest/v1/vault?select=title", headers=await bearer(env, session)

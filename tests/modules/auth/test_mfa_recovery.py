@@ -9,7 +9,7 @@ import pytest
 
 from apprun.core.clock import ManualClock
 from apprun.testing import ScenarioEnv
-from tests.modules.auth.conftest import GOTRUE, anon, bearer, error_code, signed_up
+from tests.modules.auth.conftest import GOTRUE, anon, bearer, error_code, sign_in, signed_up
 from tests.modules.auth.mfa_support import (
     challenge,
     claims,
@@ -17,7 +17,6 @@ from tests.modules.auth.mfa_support import (
     current_step,
     enroll,
     mfa_user,
-    password_session,
     verify,
 )
 
@@ -44,7 +43,7 @@ async def redeem(env: ScenarioEnv, session: dict[str, object], code: str) -> htt
 async def test_codes_are_made_at_aal2_only(env: ScenarioEnv, clock: ManualClock) -> None:
     plain = await signed_up(env, "bob@example.com")  # no factor at all
     user = await mfa_user(env, clock, "ada@example.com")
-    aal1 = await password_session(env, "ada@example.com")
+    aal1 = await sign_in(env, "ada@example.com")
     for session in (plain, aal1):
         refused = await env.client.post(
             "/auth/v1/factors/recovery-codes", headers=await bearer(env, session)
@@ -62,8 +61,8 @@ async def test_codes_are_made_at_aal2_only(env: ScenarioEnv, clock: ManualClock)
 async def test_a_code_raises_a_session_once(env: ScenarioEnv, clock: ManualClock) -> None:
     user = await mfa_user(env, clock, "ada@example.com")
     codes = await recovery_codes(env, user.session)
-    lost_device = await password_session(env, "ada@example.com")
-    bystander = await password_session(env, "ada@example.com")
+    lost_device = await sign_in(env, "ada@example.com")
+    bystander = await sign_in(env, "ada@example.com")
     raised = await env.client.post(
         "/auth/v1/factors/recovery",
         headers=await bearer(env, lost_device),
@@ -76,7 +75,7 @@ async def test_a_code_raises_a_session_once(env: ScenarioEnv, clock: ManualClock
     assert [e["method"] for e in token["amr"]] == ["recovery_code", "password"]
     gone = await env.client.get("/auth/v1/user", headers=await bearer(env, bystander))
     assert gone.status_code == 403 and error_code(gone) == "session_not_found"
-    again = await redeem(env, await password_session(env, "ada@example.com"), codes[0])
+    again = await redeem(env, await sign_in(env, "ada@example.com"), codes[0])
     assert again.status_code == 422 and error_code(again) == "mfa_verification_failed"
     status = await env.client.get(
         "/auth/v1/factors/recovery-codes", headers=await bearer(env, raised.json())
@@ -87,7 +86,7 @@ async def test_a_code_raises_a_session_once(env: ScenarioEnv, clock: ManualClock
         f"/auth/v1/factors/{user.factor_id}", headers=await bearer(env, raised.json())
     )
     assert deleted.status_code == 200, deleted.text
-    spent = await redeem(env, await password_session(env, "ada@example.com"), codes[1])
+    spent = await redeem(env, await sign_in(env, "ada@example.com"), codes[1])
     assert spent.status_code == 422 and error_code(spent) == "mfa_verification_failed"
 
 
@@ -96,7 +95,7 @@ async def test_codes_belong_to_their_user(env: ScenarioEnv, clock: ManualClock) 
     bob = await mfa_user(env, clock, "bob@example.com")
     ada_codes = await recovery_codes(env, ada.session)
     await recovery_codes(env, bob.session)
-    response = await redeem(env, await password_session(env, "bob@example.com"), ada_codes[0])
+    response = await redeem(env, await sign_in(env, "bob@example.com"), ada_codes[0])
     assert response.status_code == 422 and error_code(response) == "mfa_verification_failed"
 
 
@@ -105,16 +104,16 @@ async def test_new_codes_void_the_old(env: ScenarioEnv, clock: ManualClock) -> N
     old = await recovery_codes(env, user.session)
     new = await recovery_codes(env, user.session)
     assert not set(old) & set(new)
-    refused = await redeem(env, await password_session(env, "ada@example.com"), old[0])
+    refused = await redeem(env, await sign_in(env, "ada@example.com"), old[0])
     assert refused.status_code == 422
-    ok = await redeem(env, await password_session(env, "ada@example.com"), new[0])
+    ok = await redeem(env, await sign_in(env, "ada@example.com"), new[0])
     assert ok.status_code == 200, ok.text
 
 
 async def test_void_codes(env: ScenarioEnv, clock: ManualClock) -> None:
     user = await mfa_user(env, clock, "ada@example.com")
     codes = await recovery_codes(env, user.session)
-    aal1 = await password_session(env, "ada@example.com")
+    aal1 = await sign_in(env, "ada@example.com")
     refused = await env.client.delete(
         "/auth/v1/factors/recovery-codes", headers=await bearer(env, aal1)
     )
@@ -136,7 +135,7 @@ async def test_redeem_refusals(
     env: ScenarioEnv, clock: ManualClock, body: object, status: int, code: str
 ) -> None:
     await mfa_user(env, clock, "ada@example.com")
-    session = await password_session(env, "ada@example.com")
+    session = await sign_in(env, "ada@example.com")
     response = await env.client.post(
         "/auth/v1/factors/recovery", headers=await bearer(env, session), json=body
     )

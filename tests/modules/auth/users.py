@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apprun.testing import ScenarioEnv
-from tests.modules.auth.conftest import GOTRUE, PASSWORD, anon, bearer, signed_up
+from tests.modules.auth.conftest import GOTRUE, PASSWORD, bearer, sign_in, signed_up
 
 USER_A = "0190c0de-0000-7000-8000-00000000000a"
 USER_B = "0190c0de-0000-7000-8000-00000000000b"
@@ -26,19 +26,6 @@ async def admin_create(env: ScenarioEnv, project: str = "default", **body: Any) 
     assert response.status_code == 200, response.text
     user: dict[str, Any] = response.json()
     return user
-
-
-async def sign_in(
-    env: ScenarioEnv, email: str, password: str = PASSWORD, project: str = "default"
-) -> dict[str, Any]:
-    response = await env.client.post(
-        "/auth/v1/token?grant_type=password",
-        headers=await anon(env, project),
-        json={"email": email, "password": password},
-    )
-    assert response.status_code == 200, response.text
-    session: dict[str, Any] = response.json()
-    return session
 
 
 async def audit_entries(env: ScenarioEnv, action: str, project: str = "default") -> list[Any]:
