@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pyotp
 import pytest
+import redis
 from supabase import Client, create_client
 from supabase_auth.errors import AuthApiError, AuthSessionMissingError
 
-from apprun.testing.live import LiveServer
+from apprun.testing.databases import TestDatabase
+from apprun.testing.live import LiveServer, start_live_server
 from apprun.testing.scenario import ADMIN_EMAIL, ADMIN_PASSWORD
 from apprun.testing.smtp import SmtpServer
 from tests.e2e.conftest import JS_DIR, service_role_key
@@ -28,6 +31,25 @@ pytestmark = [
     ),
 ]
 PASSWORD = "a long and unusual passphrase"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def live_server(database: TestDatabase) -> Iterator[LiveServer]:
+    """Two workers that share live sessions through Redis, so that a sign-out on one is
+    refused at once by the other (without Redis each worker may trust a session it saw
+    for up to two seconds). Rate limits stay in the machine's shared file: Redis would
+    carry them over from one test run to the next."""
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis must run on 127.0.0.1:6379 for this test: {exc}")
+    extra = {"APPRUN_REDIS_URL": REDIS_URL, "APPRUN_RATE_LIMIT__BACKEND": "local"}
+    server = start_live_server(database, workers=2, extra_env=extra)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def keys(server: LiveServer, smtp: SmtpServer) -> str:
