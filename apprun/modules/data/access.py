@@ -10,10 +10,12 @@ the operation (ABAC), compiled to SQL.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -55,6 +57,8 @@ class Gate:
     collections: Mapping[str, CollectionSpec]
     now: Any
     dialect: str
+    compiled: CompiledPolicies
+    granted: tuple[str, ...] = ()
 
     @property
     def bypass(self) -> bool:
@@ -67,11 +71,26 @@ class Gate:
         return spec is None or not spec.hidden
 
     def filter(self, table: sa.Table) -> sa.ColumnElement[bool]:
-        """The rows the policy lets this caller see or change."""
+        """The rows the policy lets this caller see or change (compiled once per policy,
+        tables and caller values, then reused; see ``CompiledPolicies``)."""
         if not self.policy:
             return sa.true()
-        resolver = TableResolver(self.spec, table, self.collections, self.tables)
-        return self._compile(resolver)
+        key = self.compiled.key(self, table)
+        if key is not None:
+            cached = self.compiled.get(key, self.tables)
+            if cached is not None:
+                return cached
+        touched: list[tuple[str, sa.Table]] = []
+
+        def recording(name: str) -> sa.Table:
+            found = self.tables(name)
+            touched.append((name, found))
+            return found
+
+        expr = self._compile(TableResolver(self.spec, table, self.collections, recording))
+        if key is not None:
+            self.compiled.put(key, expr, tuple(touched))
+        return expr
 
     async def check_new_rows(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
         """Refuse an insert whose candidate rows the policy does not allow."""
@@ -114,10 +133,65 @@ class Gate:
         )
 
 
+POLICY_CACHE_SIZE = 4096
+UNCACHEABLE = ("@now", "@request.body")
+"""Policies whose compiled form depends on the moment or on the request body."""
+Entry = tuple["sa.ColumnElement[bool]", tuple[tuple[str, sa.Table], ...]]
+"""A compiled filter and the tables (by collection name) it was compiled against."""
+
+
+class CompiledPolicies:
+    """Select/update/delete filters, compiled once and reused while the policy, the tables it
+    reads (each a different object once its collection changes) and the caller's values are
+    the same. Policies reading ``@now`` or ``@request.body`` are compiled every time."""
+
+    def __init__(self, size: int = POLICY_CACHE_SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
+        self.compilations = 0
+        """How many filters were compiled (not found in the cache); for tests."""
+
+    def key(self, gate: Gate, table: sa.Table) -> tuple[Any, ...] | None:
+        policy, auth = gate.policy or "", gate.auth
+        if auth is None or gate.request is None or any(m in policy for m in UNCACHEABLE):
+            return None
+        claims = (
+            orjson.dumps(dict(auth.claims), option=orjson.OPT_SORT_KEYS, default=str)
+            if "@auth.claims" in policy
+            else None
+        )
+        granted = gate.granted if "has_perm" in policy else ()
+        caller = (auth.id, auth.role, auth.roles, auth.email, auth.aal, claims, granted)
+        return (policy, gate.dialect, table, gate.request.method, caller)
+
+    def get(self, key: tuple[Any, ...], tables: Tables) -> sa.ColumnElement[bool] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expr, touched = entry
+        if any(tables(name) is not table for name, table in touched):
+            del self._entries[key]  # a collection it reads through has changed
+            return None
+        self._entries.move_to_end(key)
+        return expr
+
+    def put(
+        self,
+        key: tuple[Any, ...],
+        expr: sa.ColumnElement[bool],
+        touched: tuple[tuple[str, sa.Table], ...],
+    ) -> None:
+        self.compilations += 1
+        self._entries[key] = (expr, touched)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
 class AccessControl:
     def __init__(self, roles: RoleService, clock: Clock) -> None:
         self._roles = roles
         self._clock = clock
+        self.compiled = CompiledPolicies()
 
     async def gate(
         self,
@@ -134,7 +208,10 @@ class AccessControl:
         """Decide, or raise the PostgREST privilege error."""
         now = self._clock.now()
         if ctx.principal.is_service:
-            return Gate(ctx, spec, None, None, None, lambda _: True, tables, {}, now, dialect)
+            return Gate(
+                ctx, spec, None, None, None, lambda _: True, tables, {}, now, dialect,
+                self.compiled,
+            )  # fmt: skip
         roles, granted = await self._roles.caller(ctx)
         policy = getattr(spec.policies, operation)
         if not permits(granted, f"rest:{spec.name}:{operation}") or policy is None:
@@ -161,4 +238,6 @@ class AccessControl:
             known,
             now,
             dialect,
+            self.compiled,
+            tuple(sorted(set(granted))),
         )
