@@ -35,7 +35,7 @@ from apprun.testing.databases import (
 from apprun.testing.live import LiveServer, start_live_server
 from apprun.testing.oidc import _oidc_process, oidc_provider  # noqa: F401 (fixtures)
 from apprun.testing.scenario import ScenarioEnv
-from apprun.testing.smtp import smtp_server  # noqa: F401 - a fixture of this plugin
+from apprun.testing.smtp import smtp_server, smtp_tls_server  # noqa: F401 - fixtures of this plugin
 
 Headers = dict[str, str]
 

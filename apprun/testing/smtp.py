@@ -8,19 +8,28 @@ that the project's SMTP credentials are used.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
+import ssl
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 SMTP_USER = "apprun-mailer"
 SMTP_PASSWORD = "smtp-test-password"
@@ -111,18 +120,35 @@ def _authenticate(
     return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
 
 
+Security = Literal["none", "starttls", "tls"]
+
+
 class SmtpServer:
-    """The running server and the messages it received."""
+    """The running server and the messages it received.
+
+    ``security``: plain SMTP (``none``), STARTTLS required (``starttls``) or implicit TLS
+    (``tls``), with a certificate for 127.0.0.1 signed by a throwaway CA (``ca_pem``).
+    """
 
     user = SMTP_USER
     password = SMTP_PASSWORD
     sender = "no-reply@apprun.test"
 
-    def __init__(self) -> None:
+    def __init__(self, security: Security = "none") -> None:
         self.host = "127.0.0.1"
         self.port = free_port()
+        self.security = security
         self.messages: list[ReceivedMail] = []
         self.lock = threading.Lock()
+        tls: dict[str, Any] = {}
+        self.ca_pem = ""
+        if security != "none":
+            self.ca_pem, context = _tls_for(self.host)
+            tls = (
+                {"tls_context": context, "require_starttls": True}
+                if security == "starttls"
+                else {"ssl_context": context}
+            )
         self._controller = Controller(
             _Handler(self),
             hostname=self.host,
@@ -131,6 +157,7 @@ class SmtpServer:
             # Login is optional here: aiosmtpd warns when it is required without TLS.
             auth_required=False,
             auth_require_tls=False,
+            **tls,
         )
 
     def start(self) -> None:
@@ -144,7 +171,8 @@ class SmtpServer:
         return {
             "host": self.host,
             "port": self.port,
-            "security": "none",
+            "security": self.security,
+            **({"ca_certificate": self.ca_pem} if self.ca_pem else {}),
             "user": self.user,
             "password": self.password,
             "sender": self.sender,
@@ -168,6 +196,47 @@ class SmtpServer:
             return len(self.messages)
 
 
+def _tls_for(host: str) -> tuple[str, ssl.SSLContext]:
+    """A throwaway CA (its PEM) and a server context whose certificate it signed for ``host``."""
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "apprun test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        cert_path, key_path = Path(folder, "cert.pem"), Path(folder, "key.pem")
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert_path, key_path)
+    return ca.public_bytes(serialization.Encoding.PEM).decode(), context
+
+
 def free_port() -> int:
     """A port of 127.0.0.1 that nothing listens on (at the time of asking)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -180,6 +249,18 @@ def free_port() -> int:
 def smtp_server() -> Iterator[SmtpServer]:
     """A real SMTP server on 127.0.0.1 collecting messages (``.last(address)``)."""
     server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["starttls", "tls"])
+def smtp_tls_server(request: pytest.FixtureRequest) -> Iterator[SmtpServer]:
+    """The same server behind STARTTLS (required) and behind implicit TLS, with a
+    certificate of a throwaway CA (``.ca_pem``)."""
+    server = SmtpServer(request.param)
     server.start()
     try:
         yield server

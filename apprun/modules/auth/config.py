@@ -5,6 +5,7 @@ and never returned."""
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -14,6 +15,7 @@ from pydantic import (
     SecretStr,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -39,6 +41,28 @@ class SmtpConfig(BaseModel):
     password: SecretStr | None = Field(None, description="Sealed at rest; never returned.")
     sender: str = Field(min_length=3, max_length=320, description="From address.")
     sender_name: str | None = Field(None, max_length=200)
+    ca_certificate: str | None = Field(
+        None,
+        max_length=65536,
+        description="PEM of the CA that signed the server's certificate (a private relay); "
+        "default: the system's CAs. The server's name is always checked.",
+    )
+
+    @field_validator("ca_certificate")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ssl.create_default_context(cadata=value)
+            except (ssl.SSLError, ValueError) as exc:
+                raise ValueError(f"not a PEM certificate: {exc}") from None
+        return value
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The context for STARTTLS or implicit TLS; None: aiosmtplib's default (system CAs)."""
+        if self.ca_certificate is None:
+            return None
+        return ssl.create_default_context(cadata=self.ca_certificate)
 
 
 class EmailTemplate(BaseModel):

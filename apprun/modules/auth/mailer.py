@@ -64,6 +64,7 @@ class Mailer:
                 password=password if smtp.user else None,
                 use_tls=smtp.security == "tls",
                 start_tls=smtp.security == "starttls",
+                tls_context=smtp.tls_context(),
                 timeout=self.timeout,
             )
         # ValueError: a header the message cannot hold (say, a newline in the sender).
