@@ -68,7 +68,7 @@ class AuthService:
         configs = ConfigStore(clock, derive_key(secret_key, "apprun/auth-config"))
         self.kernel = AuthKernel(
             tenancy, hooks, clock, placement_of, audit, user_roles, site_settings, configs,
-            sessions, self.keys, public_url,
+            sessions, self.keys, public_url, derive_key(secret_key, "apprun/auth-otp"),
         )  # fmt: skip
         # dev: without SMTP settings, mails (with their links) are logged instead.
         self.limits = AuthLimits(limiter, self.kernel.config)

@@ -153,7 +153,7 @@ class Account:
             return
         if body.nonce is not None:
             if not row["email"] or not await otp.consume_nonce(
-                conn, now, row["id"], row["email"], body.nonce
+                conn, now, self.k.otp_key, row["id"], row["email"], body.nonce
             ):
                 raise ReauthenticationNotValid()
             return

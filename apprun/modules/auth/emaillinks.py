@@ -122,7 +122,8 @@ class EmailLinks:
                 redirect_to=redirect_to, lifetime=timedelta(seconds=config.otp_expiry_seconds),
             )  # fmt: skip
         issued = await otp.issue(
-            conn, self.k.clock.now(), user_id=user["id"], kind=kind, address=address,
+            conn, self.k.clock.now(), self.k.otp_key,
+            user_id=user["id"], kind=kind, address=address,
             length=config.otp_length, lifetime_seconds=config.otp_expiry_seconds,
             flow_state_id=flow_id,
         )  # fmt: skip

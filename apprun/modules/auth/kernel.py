@@ -49,6 +49,7 @@ class AuthKernel:
         sessions: Sessions,
         keys: SigningKeys,
         public_url: str,
+        otp_key: bytes,
     ) -> None:
         self.tenancy = tenancy
         self.hooks = hooks_bus
@@ -60,6 +61,8 @@ class AuthKernel:
         self.configs = configs
         self.sessions = sessions
         self.keys = keys
+        self.otp_key = otp_key
+        """Keys the token hashes of email links and codes (``otp.token_hash``)."""
         self.public_url = public_url.rstrip("/")
         self._config_cache: dict[str, tuple[float, AuthConfig]] = {}
 

@@ -10,6 +10,7 @@ user replaces the previous one.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -82,9 +83,11 @@ def new_otp(length: int) -> str:
     return "".join(secrets.choice("0123456789") for _ in range(length))
 
 
-def token_hash(address: str, otp: str) -> str:
-    """GoTrue's token hash: hex SHA-224 of the address followed by the code."""
-    return hashlib.sha224(f"{address}{otp}".encode()).hexdigest()
+def token_hash(key: bytes, address: str, otp: str) -> str:
+    """The token hash links carry: 56 hex digits as GoTrue's (a SHA-224 of the address and the
+    code), but keyed (HMAC-SHA-224 with the project's OTP key), so that nobody who lacks the
+    key can turn a guessed code into a hash and try it without naming the address."""
+    return hmac.new(key, f"{address}{otp}".encode(), hashlib.sha224).hexdigest()
 
 
 def stored_hash(hashed_token: str) -> str:
@@ -95,6 +98,7 @@ def stored_hash(hashed_token: str) -> str:
 async def issue(
     conn: AsyncConnection,
     now: datetime,
+    key: bytes,
     *,
     user_id: str,
     kind: Kind,
@@ -108,7 +112,7 @@ async def issue(
     await emailstore.delete_user_tokens(conn, user_id, [kind.token_type])
     for _ in range(MAX_DRAWS):
         otp = new_otp(length)
-        hashed = token_hash(address, otp)
+        hashed = token_hash(key, address, otp)
         token_id = new_id()
         try:
             await emailstore.insert_token(
@@ -147,10 +151,11 @@ async def consume(conn: AsyncConnection, row: Any) -> bool:
 
 
 async def consume_nonce(
-    conn: AsyncConnection, now: datetime, user_id: str, email: str, nonce: str
+    conn: AsyncConnection, now: datetime, key: bytes, user_id: str, email: str, nonce: str
 ) -> bool:
     """A reauthentication code sent to ``email`` for this user: valid → used up, True."""
-    row = await find(conn, now, token_hash(email, nonce.strip()), [REAUTHENTICATION.token_type])
+    hashed = token_hash(key, email, nonce.strip())
+    row = await find(conn, now, hashed, [REAUTHENTICATION.token_type])
     if row is None or row["user_id"] != user_id:
         return False
     return await consume(conn, row)

@@ -109,7 +109,9 @@ class Verification:
                 "Verify requires the email address the code was sent to",
                 details={"field": "email"},
             )
-        return body.type, otp.token_hash(normalise_email(body.email), body.token.strip())
+        return body.type, otp.token_hash(
+            self.k.otp_key, normalise_email(body.email), body.token.strip()
+        )
 
     async def verify_link(
         self, ctx: RequestContext, token: str, link_type: str, redirect_to: str | None

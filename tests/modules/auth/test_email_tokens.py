@@ -3,6 +3,7 @@ banned user), refusals of malformed requests, and who may call each email endpoi
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,15 @@ from apprun.testing import ScenarioEnv
 from apprun.testing.scenario import ApiScenario, as_admin, as_anon, as_service, no_auth, scenarios
 from apprun.testing.smtp import SmtpServer
 from tests.modules.auth.conftest import anon, bearer, error_code, signed_up
-from tests.modules.auth.emailkit import SITE, Redirect, post, set_site, sign_up, with_mail
+from tests.modules.auth.emailkit import (
+    SITE,
+    Redirect,
+    creds,
+    post,
+    set_site,
+    sign_up,
+    with_mail,
+)
 
 pytestmark = pytest.mark.anyio
 HASH_OF_NOTHING = "0" * 56
@@ -233,3 +242,19 @@ async def test_public_endpoints_ignore_a_stale_bearer(env: ScenarioEnv) -> None:
     )
     assert response.status_code == 200, response.text
     assert (await anon(env))["apikey"] == headers["apikey"]
+
+
+async def test_a_guessed_code_cannot_be_tried_as_a_hash(
+    env: ScenarioEnv, smtp_server: SmtpServer
+) -> None:
+    """Token hashes are keyed: knowing the address and the code (or guessing it) does not give
+    the hash, so guesses must name the address, where the per-address delays apply."""
+    await with_mail(env, smtp_server)
+    assert (await post(env, "/signup", creds("hash@example.com"))).status_code == 200
+    mail = smtp_server.last("hash@example.com")
+    unkeyed = hashlib.sha224(f"hash@example.com{mail.code()}".encode()).hexdigest()
+    guessed = await post(env, "/verify", {"type": "signup", "token_hash": unkeyed})
+    assert guessed.status_code == 403, guessed.text
+    linked = mail.link().split("token=", 1)[1].split("&", 1)[0]
+    assert linked != unkeyed and len(linked) == 56
+    assert (await post(env, "/verify", {"type": "signup", "token_hash": linked})).status_code == 200
