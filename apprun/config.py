@@ -49,7 +49,9 @@ class HttpSettings(BaseModel):
         10 * 1024 * 1024, ge=1024, description="Largest request body in bytes (413 above)."
     )
     trust_forwarded_for: bool = Field(
-        False, description="Take the client IP from X-Forwarded-For (only behind a proxy)."
+        False,
+        description="Take the client IP from X-Forwarded-For (only behind a proxy): its "
+        "rightmost entry, the address the proxy in front of apprun saw.",
     )
     access_log: bool = Field(True, description="One JSON log line per request.")
 

@@ -123,7 +123,9 @@ class PipelineMiddleware:
         if self.trust_forwarded_for:
             forwarded = header(scope, b"x-forwarded-for")
             if forwarded:
-                return forwarded.decode("latin-1").split(",")[0].strip()
+                # Proxies append the address they saw: the rightmost entry is the one our
+                # proxy wrote; entries to its left are whatever the client sent.
+                return forwarded.decode("latin-1").split(",")[-1].strip()
         client = scope.get("client")
         return str(client[0]) if client else "unknown"
 

@@ -298,3 +298,17 @@ async def test_verify_and_otp_are_limited(env: ScenarioEnv) -> None:
         assert asked.status_code == 200, asked.text
     over = await env.client.post("/auth/v1/otp", headers=headers, json={"email": EMAIL})
     assert over.status_code == 429 and error_code(over) == "over_request_rate_limit"
+
+
+async def test_a_forged_forwarded_for_does_not_change_the_ip(env: ScenarioEnv) -> None:
+    """Behind a proxy the client is the rightmost X-Forwarded-For entry (the one the proxy
+    added); addresses a client writes to its left do not give it new buckets."""
+    await configure(env, rate_limit_sign_in=2)
+    for n in range(3):
+        forged = {**await anon(env), **GOTRUE, "X-Forwarded-For": f"203.0.113.{n}, 10.0.0.7"}
+        response = await env.client.post(
+            "/auth/v1/token?grant_type=password", headers=forged,
+            json={"email": EMAIL, "password": "wrong password"},
+        )  # fmt: skip
+        expected = 429 if n == 2 else 400
+        assert response.status_code == expected, response.text
