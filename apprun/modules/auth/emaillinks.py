@@ -239,6 +239,14 @@ async def set_email(conn: AsyncConnection, user: Any, email: str, now: datetime)
     )  # fmt: skip
 
 
+async def forget_unconfirmed_password(conn: AsyncConnection, user: Any, now: datetime) -> None:
+    """Before a passwordless link (magic link, invite) confirms an address, drop a password
+    that nobody proved to own it: whoever signed up with someone else's address must not
+    keep a way in once the owner confirms it."""
+    if user["email_confirmed_at"] is None and user["encrypted_password"] is not None:
+        await store.update_user(conn, user["id"], {"encrypted_password": None, "updated_at": now})
+
+
 async def confirm_email(conn: AsyncConnection, user: Any, now: datetime) -> bool:
     """Mark the user's address confirmed; False when it already was."""
     if user["email_confirmed_at"] is not None:

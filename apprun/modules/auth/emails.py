@@ -17,7 +17,12 @@ from apprun.modules.auth import emailstore, hooks, otp, store
 from apprun.modules.auth.account import signed_in
 from apprun.modules.auth.config import AuthConfig
 from apprun.modules.auth.emailbodies import OtpBody, RecoverBody, ResendBody
-from apprun.modules.auth.emaillinks import EmailLinks, required_email, set_email
+from apprun.modules.auth.emaillinks import (
+    EmailLinks,
+    forget_unconfirmed_password,
+    required_email,
+    set_email,
+)
 from apprun.modules.auth.errors import (
     EmailExists,
     EmailProviderDisabled,
@@ -148,6 +153,8 @@ class EmailFlows:
                 user = await self._create(ctx, conn, config, email, body.data)
                 created = True
             kind = otp.MAGIC_LINK if user["email_confirmed_at"] is not None else otp.CONFIRMATION
+            if kind is otp.CONFIRMATION and not created:
+                await forget_unconfirmed_password(conn, user, self.k.clock.now())
             await self.links.send(
                 ctx, conn, user, kind, to=email, redirect_to=redirect_to, pkce=pkce
             )

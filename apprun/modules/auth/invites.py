@@ -12,7 +12,7 @@ from apprun.core.context import RequestContext
 from apprun.modules.auth import emailstore, hooks, otp, passwords, store
 from apprun.modules.auth.config import MAX_PASSWORD_LENGTH, AuthConfig
 from apprun.modules.auth.emailbodies import GenerateLinkBody, InviteBody
-from apprun.modules.auth.emaillinks import EmailLinks, required_email
+from apprun.modules.auth.emaillinks import EmailLinks, forget_unconfirmed_password, required_email
 from apprun.modules.auth.errors import EmailExists, UserNotFound, ValidationFailed
 from apprun.modules.auth.kernel import AuthKernel
 from apprun.modules.auth.signin import add_email_identity, new_user_row
@@ -46,6 +46,8 @@ class Invites:
             if user is None:
                 user = await self._create(ctx, conn, email, body.data, None)
                 created = True
+            else:
+                await forget_unconfirmed_password(conn, user, self.k.clock.now())
             await self.links.send(
                 ctx, conn, user, otp.INVITE, to=email, redirect_to=redirect_to, pkce=None,
                 guard=False,

@@ -133,14 +133,14 @@ class SignIn:
                 if config.mailer_autoconfirm:
                     raise UserAlreadyExists()
                 return self._decoy(existing, now)
-            if existing is not None:  # unconfirmed: a second sign-up resends the confirmation
-                await store.update_user(
-                    conn, existing["id"], {"encrypted_password": password_hash, "updated_at": now}
-                )
+            if existing is not None:
+                # Unconfirmed: the confirmation goes out again, but the password stays the
+                # first one (who signs up second has proved nothing), and the answer is the
+                # decoy, which shows nothing of the account.
                 await self.confirmations.send_signup_confirmation(
-                    ctx, conn, await store.select_user(conn, existing["id"]), redirect_to, pkce
+                    ctx, conn, existing, redirect_to, pkce
                 )
-                return await self.k.user(conn, existing["id"])
+                return self._decoy(existing, now)
             row = new_user_row(now, email=email, password_hash=password_hash, provider="email",
                                user_metadata=body.data, locale=ctx.locale)  # fmt: skip
             if config.mailer_autoconfirm:
