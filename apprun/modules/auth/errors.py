@@ -259,12 +259,6 @@ class TooManyFactors(AuthError):
     message = "Maximum number of enrolled factors reached."
 
 
-class SigningKeyNotFound(AuthError):
-    status = 404
-    code = "auth.signing_key_not_found"
-    message = "The project has no signing key."
-
-
 class MfaAnonymousUser(NoAuthorization):
     status = 403
     message = "Anonymous users cannot use multi-factor authentication."
