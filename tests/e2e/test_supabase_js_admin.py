@@ -5,20 +5,16 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from apprun.testing.live import LiveServer
-from tests.e2e.conftest import service_role_key
+from tests.e2e.conftest import JS_DIR, service_role_key
 from tests.e2e.test_supabase_py_admin import anon_key
 
 pytestmark = pytest.mark.live
-JS_DIR = Path(__file__).parent / "js"
 
 EXPECTED: dict[str, Any] = {
     "create": {"email": "ada@example.com", "plan": "pro", "error": None},
@@ -47,19 +43,9 @@ EXPECTED: dict[str, Any] = {
 }
 
 
-def node_or_skip() -> str:
-    node = shutil.which("node")
-    installed = (JS_DIR / "node_modules" / "@supabase" / "supabase-js" / "package.json").exists()
-    if node is not None and installed:
-        return node
-    reason = "node or supabase-js is missing: run `npm ci --prefix tests/e2e/js`"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (under CI=true this is a failure)")
-    pytest.skip(reason)
-
-
-def test_admin_api_through_supabase_js(live_server: LiveServer, subtests: pytest.Subtests) -> None:
-    node = node_or_skip()
+def test_admin_api_through_supabase_js(
+    node: str, live_server: LiveServer, subtests: pytest.Subtests
+) -> None:
     service_key = service_role_key(live_server)
     done = subprocess.run(
         [node, str(JS_DIR / "admin.mjs"), live_server.url, service_key, anon_key(live_server)],

@@ -5,11 +5,8 @@ enroll, challenge, verify (codes by ``oathtool``), assurance levels, a reused co
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,10 +14,10 @@ import pytest
 
 from apprun.testing.live import LiveServer
 from apprun.testing.scenario import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.conftest import JS_DIR
 from tests.modules.auth.mfa_support import require_oathtool
 
 pytestmark = pytest.mark.live
-JS_DIR = Path(__file__).parent / "js"
 CONFIG_CACHE_SECONDS = 2.5  # each worker may hold the auth settings that long
 
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -53,17 +50,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
 }
 
 
-def node_with_supabase_js() -> str:
-    """The node binary, once supabase-js is installed; a failure under CI=true, else a skip."""
-    node = shutil.which("node")
-    if node is not None and (JS_DIR / "node_modules" / "@supabase" / "supabase-js").is_dir():
-        return node
-    reason = "node or supabase-js is missing: run `npm ci --prefix tests/e2e/js` (`make test` does)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 def anon_key(server: LiveServer) -> str:
     """The default project's anon key, with sign-ups auto-confirmed."""
     with httpx.Client(base_url=server.url, timeout=30) as client:
@@ -86,9 +72,10 @@ def anon_key(server: LiveServer) -> str:
     return keys["anon"]
 
 
-def test_mfa_through_supabase_js(live_server: LiveServer, subtests: pytest.Subtests) -> None:
+def test_mfa_through_supabase_js(
+    node: str, live_server: LiveServer, subtests: pytest.Subtests
+) -> None:
     require_oathtool()
-    node = node_with_supabase_js()
     key = anon_key(live_server)
     done = subprocess.run(
         [node, str(JS_DIR / "mfa.mjs"), live_server.url, key, "ada@example.com",
