@@ -40,6 +40,7 @@ from apprun.http.pipeline import PipelineMiddleware, enforce_pipeline
 from apprun.modules import platform
 from apprun.modules.auth import AuthService
 from apprun.modules.data import DataService
+from apprun.modules.storage import Limits, StorageService, open_stores
 from apprun.modules.web import JsonResponse
 
 CORS_ALLOW_HEADERS = [
@@ -58,6 +59,17 @@ CORS_ALLOW_HEADERS = [
     "accept-language",
     "if-none-match",
     "if-modified-since",
+    "x-metadata",
+    "cache-control",
+    "tus-resumable",
+    "upload-length",
+    "upload-offset",
+    "upload-metadata",
+    "upload-defer-length",
+    "upload-checksum",
+    "upload-concat",
+    "x-signature",
+    "x-http-method-override",
 ]
 CORS_EXPOSE_HEADERS = [
     "x-request-id",
@@ -71,6 +83,18 @@ CORS_EXPOSE_HEADERS = [
     "ratelimit-reset",
     "etag",
     "location",
+    "content-disposition",
+    "content-length",
+    "upload-offset",
+    "upload-length",
+    "upload-metadata",
+    "upload-expires",
+    "tus-resumable",
+    "tus-version",
+    "tus-extension",
+    "tus-max-size",
+    "tus-checksum-algorithm",
+    "tus-complete",
 ]
 
 
@@ -88,6 +112,7 @@ class Services:
     platform: platform.PlatformService
     data: DataService
     auth: AuthService
+    storage: StorageService
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -154,7 +179,36 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         limiter=limiter,
         assign_roles=data.assign_user_roles,
     )
-    return Services(settings, tenancy, hooks, actions, clock, limiter, metrics, service, data, auth)
+    storage_settings = settings.storage
+    s3_secret = storage_settings.s3_secret_access_key
+    storage = StorageService(
+        tenancy,
+        hooks,
+        clock,
+        service.placement,
+        service.audit.record,
+        data.caller_roles,
+        data.grant_permissions,
+        data.revoke_permissions,
+        blobs=open_stores(
+            settings.storage_url,
+            str(settings.data_dir),
+            storage_settings.s3_access_key_id,
+            s3_secret.get_secret_value() if s3_secret else None,
+        ),
+        limits=Limits(
+            file_size_limit=storage_settings.file_size_limit,
+            max_versions=storage_settings.max_versions,
+            upload_expiry_seconds=storage_settings.upload_expiry_seconds,
+            sweep_grace_seconds=storage_settings.sweep_grace_seconds,
+            image_max_dimension=storage_settings.image_max_dimension,
+            image_max_source_pixels=storage_settings.image_max_source_pixels,
+        ),
+        secret_key=settings.secret_key.get_secret_value(),
+    )
+    return Services(
+        settings, tenancy, hooks, actions, clock, limiter, metrics, service, data, auth, storage
+    )
 
 
 def build_limiter(settings: Settings) -> RateLimiter:
@@ -215,6 +269,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         yield
         await services.limiter.close()
         await services.auth.session_cache.close()
+        await services.storage.close()
         await services.tenancy.dispose()
         Metrics.worker_exited(os.getpid())
 
@@ -232,7 +287,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(build_health_router(readiness_checks(services), services.metrics))
     app.include_router(platform.build_router(services.platform, services.actions))
-    for router in [*services.auth.routers(), *services.data.routers()]:
+    routers = [*services.auth.routers(), *services.data.routers(), *services.storage.routers()]
+    for router in routers:
         app.include_router(router)
     app.include_router(
         build_openapi_router(
@@ -249,7 +305,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         trust_forwarded_for=settings.http.trust_forwarded_for,
         authenticate=services.auth.authenticate,
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.http.max_body_bytes,
+        streamed_prefixes=("/storage/v1/",),  # uploads stream; storage enforces its limits
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.http.cors_origins,

@@ -114,6 +114,35 @@ class DataSettings(BaseModel):
     )
 
 
+class StorageSettings(BaseModel):
+    file_size_limit: int = Field(
+        50 * 1024 * 1024,
+        ge=0,
+        description="Largest object in bytes (the global limit; a bucket may only lower it).",
+    )
+    s3_access_key_id: str | None = Field(None, description="Access key of the s3:// store.")
+    s3_secret_access_key: SecretStr | None = Field(
+        None, description="Secret key of the s3:// store."
+    )
+    max_versions: int = Field(
+        10, ge=1, description="Previous versions a versioned bucket keeps of each object."
+    )
+    upload_expiry_seconds: int = Field(
+        24 * 3600, ge=60, description="How long an unfinished resumable upload is kept."
+    )
+    sweep_grace_seconds: int = Field(
+        3600,
+        ge=60,
+        description="Age after which stored bytes no row refers to are removed by the sweep.",
+    )
+    image_max_dimension: int = Field(
+        2500, ge=1, description="Largest width or height of a transformed image."
+    )
+    image_max_source_pixels: int = Field(
+        50_000_000, ge=1, description="Largest source image (width x height) to transform."
+    )
+
+
 class AdminSettings(BaseModel):
     token_ttl_seconds: int = Field(
         3600, ge=60, le=7 * 24 * 3600, description="Lifetime of a platform admin's token."
@@ -144,6 +173,11 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(
         None, description="amqp://… (RabbitMQ); checked by /readyz, used by the event bus."
     )
+    storage_url: str | None = Field(
+        None,
+        description="s3://bucket?endpoint=…&region=… for an S3-compatible store; unset = "
+        "files under data_dir/storage.",
+    )
     public_url: str | None = Field(
         None,
         description="The URL clients reach apprun at: issuer of end users' tokens and base of "
@@ -167,6 +201,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
     data: DataSettings = Field(default_factory=DataSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
 
     @field_validator("clusters")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import PlainTextResponse, Response
 
 from apprun.core.errors import (
     AppError,
@@ -28,6 +29,15 @@ def request_id_of(request: Request) -> str | None:
 
 POSTGREST_PREFIX = "/rest/v1"
 GOTRUE_PREFIX = "/auth/v1"
+STORAGE_PREFIX = "/storage/v1"
+TUS_PREFIX = "/storage/v1/upload/resumable"
+STORAGE_CODES = {
+    # Errors raised outside the storage module, in Storage's vocabulary: (code, error, status).
+    "request.body_too_large": ("EntityTooLarge", "Payload too large", 413),
+    "request.rate_limited": ("SlowDown", "SlowDown", 429),
+    "request.validation_failed": ("InvalidRequest", "InvalidRequest", 400),
+    "request.invalid_json": ("InvalidRequest", "InvalidRequest", 400),
+}
 GOTRUE_API_VERSION = "2024-01-01"
 GOTRUE_CODES_BY_STATUS = {
     400: "validation_failed",
@@ -50,12 +60,20 @@ GOTRUE_CODES = {
 
 
 def render_error(
-    error: AppError, request_id: str | None, path: str = "", api_version: str | None = None
-) -> JsonResponse:
+    error: AppError,
+    request_id: str | None,
+    path: str = "",
+    api_version: str | None = None,
+    method: str = "GET",
+) -> Response:
     """The one rendering of errors: PostgREST's shape under /rest/v1, GoTrue's under /auth/v1,
-    apprun's elsewhere."""
+    Storage's under /storage/v1 (tus: plain text), apprun's elsewhere."""
     if path.startswith(POSTGREST_PREFIX):
         return _render_postgrest(error)
+    if path.startswith(TUS_PREFIX):
+        return _render_tus(error)
+    if path.startswith(STORAGE_PREFIX):
+        return _render_storage(error, path, method)
     if path.startswith(GOTRUE_PREFIX) and not path.startswith(GOTRUE_PREFIX + "/admin/v1"):
         return _render_gotrue(error, request_id, api_version)
     body = {
@@ -81,6 +99,47 @@ def _render_postgrest(error: AppError) -> JsonResponse:
     if error.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return JsonResponse(body, status_code=error.status, headers=headers)
+
+
+def _storage_fields(error: AppError, path: str, method: str) -> tuple[str, str, int, int]:
+    """(code, error label, semantic status, HTTP status) of ``error`` on a Storage route."""
+    code = getattr(error, "storage_code", None)
+    if code is not None:
+        return code, error.error_label, error.semantic_status, error.status  # type: ignore[attr-defined]
+    if error.code in STORAGE_CODES:
+        code, label, semantic = STORAGE_CODES[error.code]
+        return code, label, semantic, 400 if semantic < 416 else semantic
+    if error.status == 404:
+        return "InvalidRequest", "Not Found", 404, 404
+    if error.status in (401, 403):
+        return "AccessDenied", "Unauthorized", 403, 400
+    if error.status >= 500:
+        return "InternalError", "InternalError", 500, 500
+    return "InvalidRequest", "InvalidRequest", error.status, 400
+
+
+def _render_storage(error: AppError, path: str, method: str) -> Response:
+    """Storage's ``{statusCode, error, message, code}``: handled client errors go out as
+    HTTP 400 with the semantic status in the body, as Supabase Storage does."""
+    code, label, semantic, status = _storage_fields(error, path, method)
+    message = error.detail_message
+    if error.status == 404 and getattr(error, "storage_code", None) is None:
+        message = f"Route {method}:{path} not found"
+    elif status >= 500:
+        message = "Internal server error"
+    headers = dict(error.headers)
+    if method == "HEAD":
+        return Response(status_code=status, headers=headers)
+    body = {"statusCode": str(semantic), "error": label, "message": message, "code": code}
+    return JsonResponse(body, status_code=status, headers=headers)
+
+
+def _render_tus(error: AppError) -> Response:
+    """tus answers with the real status and the message as plain text."""
+    status = getattr(error, "tus_status", None) or error.status
+    message = "Internal server error" if status >= 500 else error.detail_message
+    headers = {"Tus-Resumable": "1.0.0", **error.headers}
+    return PlainTextResponse(message, status_code=status, headers=headers)
 
 
 def _render_gotrue(
@@ -119,17 +178,17 @@ def _field_errors(errors: Any) -> list[dict[str, Any]]:
     return fields
 
 
-def _render(request: Request, error: AppError) -> JsonResponse:
+def _render(request: Request, error: AppError) -> Response:
     version = request.headers.get("x-supabase-api-version")
-    return render_error(error, request_id_of(request), request.url.path, version)
+    return render_error(error, request_id_of(request), request.url.path, version, request.method)
 
 
-async def _app_error(request: Request, exc: Exception) -> JsonResponse:
+async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     return _render(request, exc)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JsonResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
@@ -137,7 +196,7 @@ async def _validation_error(request: Request, exc: Exception) -> JsonResponse:
     return _render(request, ValidationFailed(details={"fields": _field_errors(errors)}))
 
 
-async def _http_error(request: Request, exc: Exception) -> JsonResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     error: AppError
     if exc.status_code == 404:
@@ -151,7 +210,7 @@ async def _http_error(request: Request, exc: Exception) -> JsonResponse:
     return _render(request, error)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JsonResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     request_id = request_id_of(request)
     log.error("unexpected error", exc_info=exc, extra={"request_id": request_id})
     return _render(request, AppError())

@@ -94,14 +94,20 @@ def _log(scope: Scope, request_id: str, route: str, status: int, elapsed: float)
 
 class BodyLimitMiddleware:
     """Refuses bodies over ``max_bytes``: by ``Content-Length`` before reading, and by counting
-    while reading when the length is not declared (chunked uploads)."""
+    while reading when the length is not declared (chunked uploads).
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Paths under ``streamed_prefixes`` (object uploads) are left to their routes, which
+    stream the body and enforce their own limits."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, streamed_prefixes: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed_prefixes = streamed_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(self.streamed_prefixes):
             await self.app(scope, receive, send)
             return
         declared = header(scope, b"content-length")

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from apprun.core.actions import Actions
 from apprun.core.clock import Clock
+from apprun.core.context import RequestContext
 from apprun.core.hooks import Hooks
 from apprun.core.tenancy import Tenancy
 from apprun.modules.data import rolestore
@@ -19,14 +20,27 @@ from apprun.modules.data.access import AccessControl
 from apprun.modules.data.actions import register_actions
 from apprun.modules.data.collections import AuditRecord, CollectionService, PlacementOf
 from apprun.modules.data.declarative import SchemaDocument, SchemaPlan, SchemaService
-from apprun.modules.data.roles import RoleService
+from apprun.modules.data.roles import RoleService, permits
 from apprun.modules.data.routes.admin import build_admin_router
 from apprun.modules.data.routes.rest import build_rest_router
 from apprun.modules.data.routes.roles import build_roles_router
 from apprun.modules.data.rows import RowService
-from apprun.modules.data.schemas import Collection, CollectionSpec
+from apprun.modules.data.rules import AuthInfo, RequestInfo, RuleCompileError, compile_rule
+from apprun.modules.data.schemas import Collection, CollectionSpec, FieldSpec
 
-__all__ = ["Collection", "CollectionSpec", "DataService", "SchemaDocument", "SchemaPlan"]
+__all__ = [
+    "AuthInfo",
+    "Collection",
+    "CollectionSpec",
+    "DataService",
+    "FieldSpec",
+    "RequestInfo",
+    "RuleCompileError",
+    "SchemaDocument",
+    "SchemaPlan",
+    "compile_rule",
+    "permits",
+]
 
 
 class DataService:
@@ -48,6 +62,10 @@ class DataService:
         self.access = AccessControl(self.roles, clock)
         self.rows = RowService(self.collections, self.access, hooks, clock, max_rows)
 
+    async def caller_roles(self, ctx: RequestContext) -> tuple[tuple[str, ...], list[str]]:
+        """The caller's roles and every permission they grant (for other modules' checks)."""
+        return await self.roles.caller(ctx)
+
     @staticmethod
     async def roles_of_user(conn: AsyncConnection, user_id: str) -> list[str]:
         """A user's roles, inside a transaction of the project's database (for tokens)."""
@@ -64,6 +82,22 @@ class DataService:
         if not unknown:
             await rolestore.replace_user_roles(conn, user_id, sorted(set(names)))
         return unknown
+
+    @staticmethod
+    async def grant_permissions(
+        conn: AsyncConnection, role: str, permissions: Sequence[str]
+    ) -> bool:
+        """Add permissions to a role inside a project transaction (other modules' grants);
+        False, and nothing changes, when the project has no such role."""
+        if role not in {row["name"] for row in await rolestore.select_roles(conn)}:
+            return False
+        await rolestore.add_permissions(conn, role, permissions)
+        return True
+
+    @staticmethod
+    async def revoke_permissions(conn: AsyncConnection, prefix: str) -> None:
+        """Remove every permission starting with ``prefix`` from every role."""
+        await rolestore.rename_permissions(conn, prefix, None)
 
     def register_actions(self, actions: Actions) -> None:
         register_actions(actions, self.collections, self.rows)

@@ -1,0 +1,63 @@
+"""The storage module: buckets and objects behind Supabase Storage's ``/storage/v1`` API, on
+local disk or an S3-compatible store.
+
+Other layers use only what this facade exports.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from apprun.core.clock import Clock
+from apprun.core.hooks import Hooks
+from apprun.core.tenancy import Tenancy
+from apprun.modules.storage.blobs import BlobStores, open_stores
+from apprun.modules.storage.buckets import BucketService, GrantPermissions, RevokePrefix
+from apprun.modules.storage.kernel import AuditRecord, Limits, PlacementOf, StorageKernel
+from apprun.modules.storage.listing import ListingService
+from apprun.modules.storage.objects import ObjectService
+from apprun.modules.storage.policies import CallerRoles, StorageAccess
+from apprun.modules.storage.routes import build_routers
+from apprun.modules.storage.signing import SigningService
+from apprun.modules.storage.transfer import TransferService
+
+__all__ = ["BlobStores", "Limits", "StorageService", "open_stores"]
+
+
+class StorageService:
+    """Facade of the storage module."""
+
+    def __init__(
+        self,
+        tenancy: Tenancy,
+        hooks: Hooks,
+        clock: Clock,
+        placement_of: PlacementOf,
+        audit: AuditRecord,
+        caller_roles: CallerRoles,
+        grant: GrantPermissions,
+        revoke: RevokePrefix,
+        *,
+        blobs: BlobStores,
+        limits: Limits,
+        secret_key: str,
+    ) -> None:
+        access = StorageAccess(caller_roles, clock.now)
+        self.kernel = StorageKernel(
+            tenancy, hooks, clock, placement_of, audit, blobs, access, limits, secret_key
+        )
+        self.buckets = BucketService(self.kernel, grant, revoke)
+        self.objects = ObjectService(self.kernel)
+        self.listing = ListingService(self.kernel)
+        self.transfer = TransferService(self.objects)
+        self.signing = SigningService(self.kernel, self.objects)
+
+    @property
+    def blobs(self) -> BlobStores:
+        return self.kernel.blobs
+
+    async def close(self) -> None:
+        await self.kernel.blobs.close()
+
+    def routers(self) -> list[APIRouter]:
+        return build_routers(self.buckets, self.objects, self.listing, self.transfer, self.signing)

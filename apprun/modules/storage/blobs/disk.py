@@ -1,0 +1,154 @@
+"""Blobs as files under ``<root>/<project>/``: written to a temporary file, fsynced, then
+renamed into place, so a blob is either whole or absent."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+
+from apprun.modules.storage.blobs.base import BlobEntry, BlobMissing
+
+CHUNK = 1024 * 1024
+TMP = ".tmp"
+
+
+class DiskStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        # Keys come from the storage module (ids and digests); refuse anything else anyway.
+        parts = key.split("/")
+        if not key or any(part in ("", ".", "..") or "\\" in part for part in parts):
+            raise ValueError(f"not a blob key: {key!r}")
+        return self.root.joinpath(*parts)
+
+    async def write(self, key: str, chunks: AsyncIterable[bytes]) -> None:
+        target = self._path(key)
+        tmp_dir = self.root / TMP
+        await anyio.to_thread.run_sync(lambda: tmp_dir.mkdir(parents=True, exist_ok=True))
+        tmp = tmp_dir / uuid.uuid4().hex
+        try:
+            async with await anyio.open_file(tmp, "wb") as file:
+                async for chunk in chunks:
+                    if chunk:
+                        await file.write(chunk)
+                await file.flush()
+                await anyio.to_thread.run_sync(os.fsync, file.wrapped.fileno())
+            await anyio.to_thread.run_sync(_install, tmp, target)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(lambda: tmp.unlink(missing_ok=True))
+            raise
+
+    async def open(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        try:
+            file = await anyio.open_file(path, "rb")
+        except FileNotFoundError:
+            raise BlobMissing(key) from None
+        return _read(file, start, end)
+
+    async def size(self, key: str) -> int | None:
+        try:
+            return (await anyio.Path(self._path(key)).stat()).st_size
+        except FileNotFoundError:
+            return None
+
+    async def copy(self, source: str, target: str) -> None:
+        try:
+            chunks = await self.open(source)
+        except BlobMissing:
+            raise
+        await self.write(target, chunks)
+
+    async def delete(self, keys: list[str]) -> None:
+        def remove() -> None:
+            for key in keys:
+                path = self._path(key)
+                path.unlink(missing_ok=True)
+                _prune(path.parent, self.root)
+
+        await anyio.to_thread.run_sync(remove)
+
+    async def list(self, prefix: str) -> AsyncIterator[BlobEntry]:
+        entries = await anyio.to_thread.run_sync(_walk, self.root, prefix)
+        for entry in entries:
+            yield entry
+
+
+async def _read(file: anyio.AsyncFile[bytes], start: int, end: int | None) -> AsyncIterator[bytes]:
+    try:
+        await file.seek(start)
+        remaining = None if end is None else max(0, end - start)
+        while remaining is None or remaining > 0:
+            chunk = await file.read(CHUNK if remaining is None else min(CHUNK, remaining))
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+    finally:
+        with anyio.CancelScope(shield=True):
+            await file.aclose()
+
+
+def _install(tmp: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, target)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _prune(directory: Path, root: Path) -> None:
+    """Remove empty folders left by deletes, up to the root."""
+    while directory != root and root in directory.parents:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
+def _walk(root: Path, prefix: str) -> list[BlobEntry]:
+    found: list[BlobEntry] = []
+    if not root.exists():
+        return found
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = Path(dirpath) / name
+            key = path.relative_to(root).as_posix()
+            if key.startswith(TMP + "/") and not prefix.startswith(TMP):
+                continue
+            if key.startswith(prefix):
+                stat = path.stat()
+                modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+                found.append(BlobEntry(key, stat.st_size, modified))
+    return found
+
+
+class DiskStores:
+    name = "disk"
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def project(self, project: str) -> DiskStore:
+        return DiskStore(self.root / project)
+
+    async def drop_project(self, project: str) -> None:
+        await anyio.to_thread.run_sync(
+            lambda: shutil.rmtree(self.root / project, ignore_errors=True)
+        )
+
+    async def close(self) -> None:
+        return None

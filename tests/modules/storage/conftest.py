@@ -1,0 +1,80 @@
+"""Shared helpers of the storage tests: keys, signed-in users, buckets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from apprun.testing import ScenarioEnv
+
+PASSWORD = "a long and unusual passphrase"
+
+
+@dataclass
+class Kit:
+    env: ScenarioEnv
+    project: str = "default"
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return self.env.client
+
+    async def service(self) -> dict[str, str]:
+        key = await self.env.key(self.project, "service_role")
+        return {"apikey": key, "Authorization": f"Bearer {key}"}
+
+    async def anon(self) -> dict[str, str]:
+        key = await self.env.key(self.project, "anon")
+        return {"apikey": key, "Authorization": f"Bearer {key}"}
+
+    async def user(self, email: str) -> tuple[str, dict[str, str]]:
+        """A confirmed, signed-in user → (user id, headers)."""
+        service = await self.service()
+        response = await self.client.patch(
+            "/admin/v1/auth/config", headers=service, json={"mailer_autoconfirm": True}
+        )
+        assert response.status_code == 200, response.text
+        anon = await self.anon()
+        response = await self.client.post(
+            "/auth/v1/signup", headers=anon, json={"email": email, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        session = response.json()
+        headers = {"apikey": anon["apikey"], "Authorization": f"Bearer {session['access_token']}"}
+        return session["user"]["id"], headers
+
+    async def bucket(self, name: str, **options: Any) -> dict[str, Any]:
+        response = await self.client.post(
+            "/storage/v1/bucket", headers=await self.service(), json={"name": name, **options}
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def put(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "text/plain",
+        **extra: str,
+    ) -> httpx.Response:
+        sent = {**(headers or await self.service()), "content-type": content_type, **extra}
+        return await self.client.post(
+            f"/storage/v1/object/{bucket}/{key}", headers=sent, content=data
+        )
+
+
+@pytest.fixture
+def kit(env: ScenarioEnv) -> Kit:
+    return Kit(env)
+
+
+def storage_error(response: httpx.Response) -> tuple[int, str, str]:
+    """(HTTP status, body statusCode, body code) of a Storage error."""
+    body = response.json()
+    assert set(body) == {"statusCode", "error", "message", "code"}, body
+    return response.status_code, body["statusCode"], body["code"]
