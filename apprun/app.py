@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,10 +40,13 @@ from apprun.http.middleware import (
 from apprun.http.openapi import build_openapi_router
 from apprun.http.pipeline import PipelineMiddleware, enforce_pipeline
 from apprun.modules import platform
+from apprun.modules.platform import hooks as platform_hooks
 from apprun.modules.auth import AuthService
 from apprun.modules.data import DataService
 from apprun.modules.storage import Limits, StorageService, open_stores
 from apprun.modules.web import JsonResponse
+
+log = logging.getLogger("apprun.app")
 
 CORS_ALLOW_HEADERS = [
     "authorization",
@@ -206,6 +211,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         secret_key=settings.secret_key.get_secret_value(),
     )
+    hooks.subscribe(
+        platform_hooks.PROJECT_DELETED,
+        lambda hook: storage.drop_project(hook.payload.project),
+    )
     return Services(
         settings, tenancy, hooks, actions, clock, limiter, metrics, service, data, auth, storage
     )
@@ -252,6 +261,20 @@ def readiness_checks(services: Services) -> dict[str, Check]:
     return checks
 
 
+async def sweep_storage(services: Services) -> None:
+    """Every ``storage.sweep_interval_seconds``, remove each project's unreferenced bytes."""
+    interval = services.settings.storage.sweep_interval_seconds
+    if not interval:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        for project in await services.platform.projects.list_projects():
+            try:
+                await services.storage.sweep(RequestContext.system(project.id))
+            except Exception:
+                log.exception("storage sweep failed", extra={"project": project.id})
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The ASGI application with every module mounted."""
     services = build_services(settings, clock)
@@ -266,7 +289,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 settings.admin_email,
                 admin_password.get_secret_value() if admin_password else None,
             )
+        sweeping = asyncio.create_task(sweep_storage(services))
         yield
+        sweeping.cancel()
         await services.limiter.close()
         await services.auth.session_cache.close()
         await services.storage.close()

@@ -135,6 +135,9 @@ class StorageSettings(BaseModel):
         ge=60,
         description="Age after which stored bytes no row refers to are removed by the sweep.",
     )
+    sweep_interval_seconds: int = Field(
+        3600, ge=0, description="How often each worker sweeps unreferenced bytes (0 = never)."
+    )
     image_max_dimension: int = Field(
         2500, ge=1, description="Largest width or height of a transformed image."
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from apprun.core.clock import Clock
+from apprun.core.context import RequestContext
 from apprun.core.hooks import Hooks
 from apprun.core.tenancy import Tenancy
 from apprun.modules.storage.blobs import BlobStores, open_stores
@@ -19,9 +20,10 @@ from apprun.modules.storage.objects import ObjectService
 from apprun.modules.storage.policies import CallerRoles, StorageAccess
 from apprun.modules.storage.routes import build_routers
 from apprun.modules.storage.signing import SigningService
+from apprun.modules.storage.sweep import Sweeper, SweepReport
 from apprun.modules.storage.transfer import TransferService
 
-__all__ = ["BlobStores", "Limits", "StorageService", "open_stores"]
+__all__ = ["BlobStores", "Limits", "StorageService", "SweepReport", "open_stores"]
 
 
 class StorageService:
@@ -51,10 +53,19 @@ class StorageService:
         self.listing = ListingService(self.kernel)
         self.transfer = TransferService(self.objects)
         self.signing = SigningService(self.kernel, self.objects)
+        self.sweeper = Sweeper(self.kernel)
 
     @property
     def blobs(self) -> BlobStores:
         return self.kernel.blobs
+
+    async def sweep(self, ctx: RequestContext) -> SweepReport:
+        """Remove the project's unreferenced bytes (see ``sweep.py``)."""
+        return await self.sweeper.sweep(ctx)
+
+    async def drop_project(self, project: str) -> None:
+        """Remove every byte of a deleted project."""
+        await self.kernel.blobs.drop_project(project)
 
     async def close(self) -> None:
         await self.kernel.blobs.close()

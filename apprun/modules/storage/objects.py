@@ -109,7 +109,7 @@ class ObjectService:
         if not placeholder:
             check_declared(source.content_type, allowed)
         gates = await self._write_gates(ctx, bucket, upsert, checked)
-        if not any(gate.granted for gate in gates):
+        if not any(gate is not None and gate.granted for gate in gates):
             raise AccessDenied()
         await self._check_quota(ctx, source.length or 0, 1)
         version = new_id()

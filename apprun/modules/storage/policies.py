@@ -23,15 +23,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from apprun.core.context import RequestContext
 from apprun.lib.rules import RuleSyntaxError, parse_rule
-from apprun.modules.data import (
-    AuthInfo,
-    CollectionSpec,
-    FieldSpec,
-    RequestInfo,
-    RuleCompileError,
-    compile_rule,
-    permits,
-)
+
+# The rule language's compiler and RBAC matching, shared with collections (their own
+# facades: importing the data module's facade would pull in its web routes).
+from apprun.modules.data.roles import permits
+from apprun.modules.data.rules import AuthInfo, RequestInfo, RuleCompileError, compile_rule
+from apprun.modules.data.schemas import CollectionSpec, FieldSpec
 from apprun.modules.storage.tables import objects
 
 Operation = Literal["select", "insert", "update", "delete"]
@@ -45,7 +42,7 @@ PERMISSION: Final[dict[Operation, str]] = {
 CallerRoles = Callable[[RequestContext], Awaitable[tuple[tuple[str, ...], list[str]]]]
 
 
-def _field(name: str, kind: str) -> FieldSpec:
+def _field(name: str, kind: Literal["text", "bigint", "timestamp"]) -> FieldSpec:
     return FieldSpec.model_construct(name=name, type=kind)
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from apprun.modules.storage.tables import buckets, config, objects, versions
+from apprun.modules.storage.tables import buckets, config, objects, uploads, versions
 
 Row = Any
 
@@ -210,3 +210,11 @@ async def upsert_config(conn: AsyncConnection, values: dict[str, Any]) -> None:
     updated = await conn.execute(config.update().where(config.c.id == 1).values(**values))
     if not updated.rowcount:
         await conn.execute(config.insert().values(id=1, **values))
+
+
+async def existing_uploads(conn: AsyncConnection, candidates: Sequence[str]) -> set[str]:
+    """Which of ``candidates`` are resumable uploads still in progress."""
+    if not candidates:
+        return set()
+    query = sa.select(uploads.c.id).where(uploads.c.id.in_(list(candidates)))
+    return {row[0] for row in await conn.execute(query)}
