@@ -40,9 +40,9 @@ from apprun.http.middleware import (
 from apprun.http.openapi import build_openapi_router
 from apprun.http.pipeline import PipelineMiddleware, enforce_pipeline
 from apprun.modules import platform
-from apprun.modules.platform import hooks as platform_hooks
 from apprun.modules.auth import AuthService
 from apprun.modules.data import DataService
+from apprun.modules.platform import hooks as platform_hooks
 from apprun.modules.storage import Limits, StorageService, open_stores
 from apprun.modules.web import JsonResponse
 
