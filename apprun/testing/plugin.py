@@ -1,6 +1,7 @@
 """The pytest plugin: ``database`` (SQLite and PostgreSQL), ``settings``, ``app``, ``client``,
 ``services``, ``env``, ``as_admin``, ``as_service``, ``as_anon``, ``live_server``, ``pg_database``,
-``oidc_provider`` (a real OpenID Provider, ``apprun.testing.oidc``).
+``oidc_provider`` (a real OpenID Provider, ``apprun.testing.oidc``), ``seaweed`` (a real S3
+server, ``apprun.testing.seaweed``).
 
 Every test that uses ``database`` (directly or through ``app``/``client``) runs twice: on
 SQLite and on PostgreSQL (``APPRUN_TEST_PG_URL``, default
@@ -35,6 +36,7 @@ from apprun.testing.databases import (
 from apprun.testing.live import LiveServer, start_live_server
 from apprun.testing.oidc import _oidc_process, oidc_provider  # noqa: F401 (fixtures)
 from apprun.testing.scenario import ScenarioEnv
+from apprun.testing.seaweed import seaweed  # noqa: F401 - a fixture of this plugin
 from apprun.testing.smtp import smtp_server, smtp_tls_server  # noqa: F401 - fixtures of this plugin
 
 Headers = dict[str, str]
