@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import anyio
 
@@ -50,10 +51,10 @@ class DiskStore:
     async def open(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         path = self._path(key)
         try:
-            file = await anyio.open_file(path, "rb")
+            file = await anyio.to_thread.run_sync(path.open, "rb")
         except FileNotFoundError:
             raise BlobMissing(key) from None
-        return _read(file, start, end)
+        return _FileChunks(file, start, end)
 
     async def size(self, key: str) -> int | None:
         try:
@@ -83,20 +84,48 @@ class DiskStore:
             yield entry
 
 
-async def _read(file: anyio.AsyncFile[bytes], start: int, end: int | None) -> AsyncIterator[bytes]:
-    try:
-        await file.seek(start)
-        remaining = None if end is None else max(0, end - start)
-        while remaining is None or remaining > 0:
-            chunk = await file.read(CHUNK if remaining is None else min(CHUNK, remaining))
-            if not chunk:
-                return
-            if remaining is not None:
-                remaining -= len(chunk)
-            yield chunk
-    finally:
-        with anyio.CancelScope(shield=True):
-            await file.aclose()
+class _FileChunks(AsyncIterator[bytes]):
+    """A file's bytes ``[start, end)`` as chunks; the file is closed once read, on error, on
+    ``aclose()``, or when the iterator is dropped unread."""
+
+    def __init__(self, file: BinaryIO, start: int, end: int | None) -> None:
+        self._file: BinaryIO | None = file
+        self._position = start
+        self._end = end
+
+    async def __anext__(self) -> bytes:
+        file = self._file
+        if file is None:
+            raise StopAsyncIteration
+        size = CHUNK if self._end is None else min(CHUNK, self._end - self._position)
+        try:
+            chunk = await anyio.to_thread.run_sync(_read_at, file, self._position, size)
+        except BaseException:
+            self._close()
+            raise
+        if not chunk:
+            self._close()
+            raise StopAsyncIteration
+        self._position += len(chunk)
+        return chunk
+
+    async def aclose(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __del__(self) -> None:
+        self._close()
+
+
+def _read_at(file: BinaryIO, position: int, size: int) -> bytes:
+    if size <= 0:
+        return b""
+    file.seek(position)
+    return file.read(size)
 
 
 def _install(tmp: Path, target: Path) -> None:
