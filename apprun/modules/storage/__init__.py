@@ -14,6 +14,7 @@ from apprun.core.hooks import Hooks
 from apprun.core.tenancy import Tenancy
 from apprun.modules.storage.blobs import BlobStores, open_stores
 from apprun.modules.storage.buckets import BucketService, GrantPermissions, RevokePrefix
+from apprun.modules.storage.images import ImageService
 from apprun.modules.storage.kernel import AuditRecord, Limits, PlacementOf, StorageKernel
 from apprun.modules.storage.listing import ListingService
 from apprun.modules.storage.objects import ObjectService
@@ -22,6 +23,7 @@ from apprun.modules.storage.routes import build_routers
 from apprun.modules.storage.signing import SigningService
 from apprun.modules.storage.sweep import Sweeper, SweepReport
 from apprun.modules.storage.transfer import TransferService
+from apprun.modules.storage.versions import VersionService
 
 __all__ = ["BlobStores", "Limits", "StorageService", "SweepReport", "open_stores"]
 
@@ -54,6 +56,8 @@ class StorageService:
         self.transfer = TransferService(self.objects)
         self.signing = SigningService(self.kernel, self.objects)
         self.sweeper = Sweeper(self.kernel)
+        self.versions = VersionService(self.objects)
+        self.images = ImageService(self.kernel)
 
     @property
     def blobs(self) -> BlobStores:
@@ -71,4 +75,12 @@ class StorageService:
         await self.kernel.blobs.close()
 
     def routers(self) -> list[APIRouter]:
-        return build_routers(self.buckets, self.objects, self.listing, self.transfer, self.signing)
+        return build_routers(
+            self.buckets,
+            self.objects,
+            self.listing,
+            self.transfer,
+            self.signing,
+            self.versions,
+            self.images,
+        )

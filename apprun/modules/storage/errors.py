@@ -166,6 +166,20 @@ class InvalidImage(StorageError):
     message = "The source image is invalid or unsupported for rendering"
 
 
+class ImageTooLarge(StorageError):
+    code = "storage.ImageTooLarge"
+    message = "The source image is too large to render"
+    semantic_status = 413
+    label = "Payload too large"
+
+
+class NoSuchVersion(StorageError):
+    code = "storage.NoSuchVersion"
+    message = "Object version not found"
+    semantic_status = 404
+    label = "not_found"
+
+
 class MissingBlob(StorageError):
     code = "storage.MissingBlob"
     message = "The resource was not found"

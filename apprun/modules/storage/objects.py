@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any, Final
 
 import orjson
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from apprun.core.context import RequestContext
@@ -30,6 +29,7 @@ from apprun.modules.storage.errors import (
     MissingBlob,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchVersion,
     QuotaExceeded,
 )
 from apprun.modules.storage.ingest import Ingest, check_declared, effective_type
@@ -70,6 +70,10 @@ class Stored:
     version: str
     _kernel: StorageKernel = field(repr=False)
     _project: str = field(repr=False)
+
+    @property
+    def project(self) -> str:
+        return self._project
 
     async def open(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         try:
@@ -280,19 +284,24 @@ class ObjectService:
 
     # Reading
     async def find(
-        self, ctx: RequestContext, bucket_id: str, key: str, *, mode: str = "authenticated"
+        self,
+        ctx: RequestContext,
+        bucket_id: str,
+        key: str,
+        *,
+        mode: str = "authenticated",
+        version: str | None = None,
     ) -> Stored:
         """The object for a download or info: ``mode`` is ``authenticated`` (the select
         policy decides; public buckets are readable by anyone), ``public`` (public buckets
-        only) or ``signed`` (a verified token already decided)."""
+        only) or ``signed`` (a verified token already decided). With ``version``, that
+        version of the object (current or kept), as the same policy allows."""
         key = names.object_key(key)
         bucket = await self.k.bucket(ctx, bucket_id)
-        where: sa.ColumnElement[bool] | None = None
-        if mode == "public":
-            if not bucket["public"]:
-                raise NoSuchBucket(details={"bucket": bucket_id})
-        elif mode == "authenticated" and not bucket["public"]:
-            where = (await self.k.gate(ctx, bucket, "select")).filter()
+        gate = await self.read_gate(ctx, bucket, mode)
+        if version is not None:
+            return await self._find_version(ctx, bucket, key, version, gate)
+        where = None if gate is None else gate.filter()
         async with (await self.k.db(ctx)).read() as conn:
             row = await store.select_object(conn, bucket_id, key, where)
         if row is None:
@@ -300,6 +309,32 @@ class ObjectService:
         row = dict(row)
         await self._touch(ctx, row)
         return Stored(bucket, row, row["version"], self.k, ctx.project)
+
+    async def read_gate(
+        self, ctx: RequestContext, bucket: dict[str, Any], mode: str
+    ) -> Gate | None:
+        """The select gate a read goes through, or None when nothing restricts it."""
+        if mode == "public" and not bucket["public"]:
+            raise NoSuchBucket(details={"bucket": bucket["id"]})
+        if mode == "authenticated" and not bucket["public"]:
+            return await self.k.gate(ctx, bucket, "select")
+        return None
+
+    async def _find_version(
+        self, ctx: RequestContext, bucket: dict[str, Any], key: str, version: str, gate: Gate | None
+    ) -> Stored:
+        async with (await self.k.db(ctx)).read() as conn:
+            current = await store.select_object(conn, bucket["id"], key)
+            kept = await store.select_version(conn, bucket["id"], version)
+        if current is not None and current["version"] == version:
+            row = dict(current)
+        elif kept is not None and kept["name"] == key:
+            row = version_object(dict(kept))
+        else:
+            raise NoSuchVersion(details={"bucket": bucket["id"], "key": key, "version": version})
+        if gate is not None and not gate.allows(candidate_of(row)):
+            raise NoSuchVersion(details={"bucket": bucket["id"], "key": key, "version": version})
+        return Stored(bucket, row, version, self.k, ctx.project)
 
     async def _touch(self, ctx: RequestContext, row: dict[str, Any]) -> None:
         now = self.k.clock.now()
@@ -379,6 +414,21 @@ async def _may_replace(
         conn, existing["bucket_id"], existing["name"], gate.filter()
     )
     return visible is not None and gate.allows(candidate)
+
+
+def version_object(kept: dict[str, Any]) -> dict[str, Any]:
+    """A kept version in the shape of an object row (it was the object until archived)."""
+    return {
+        **kept,
+        "id": kept["object_id"],
+        "updated_at": kept["created_at"],
+        "last_accessed_at": kept["archived_at"],
+    }
+
+
+def candidate_of(row: dict[str, Any]) -> dict[str, Any]:
+    """An object's values as a policy check on a candidate sees them."""
+    return {**row, "user_metadata": _loads(row.get("metadata"))}
 
 
 def allowed_types(bucket: dict[str, Any]) -> list[str] | None:

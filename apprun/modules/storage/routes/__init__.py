@@ -5,12 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from apprun.modules.storage.buckets import BucketService
+from apprun.modules.storage.images import ImageService
 from apprun.modules.storage.listing import ListingService
 from apprun.modules.storage.objects import ObjectService
 from apprun.modules.storage.routes.buckets import build_bucket_router
 from apprun.modules.storage.routes.objects import build_object_router
+from apprun.modules.storage.routes.render import build_render_router
 from apprun.modules.storage.signing import SigningService
 from apprun.modules.storage.transfer import TransferService
+from apprun.modules.storage.versions import VersionService
 
 
 def build_routers(
@@ -19,8 +22,11 @@ def build_routers(
     listing: ListingService,
     transfer: TransferService,
     signing: SigningService,
+    versions: VersionService,
+    images: ImageService,
 ) -> list[APIRouter]:
     return [
         build_bucket_router(buckets, objects),
-        build_object_router(objects, listing, transfer, signing),
+        build_object_router(objects, listing, transfer, signing, versions),
+        build_render_router(objects, images, signing),
     ]

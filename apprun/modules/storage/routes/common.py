@@ -214,6 +214,35 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+def object_headers(
+    request: Request, row: dict[str, Any], *, expires: datetime | None = None
+) -> dict[str, str]:
+    """What every answer with an object's bytes (or a rendition of them) carries: its
+    validators, caching (``Expires`` for a signed URL, else the stored Cache-Control) and the
+    ``?download`` disposition."""
+    headers = {
+        "ETag": f'"{row["etag"]}"',
+        "Last-Modified": http_date(row["updated_at"]),
+        "X-Content-Type-Options": "nosniff",
+        "X-Robots-Tag": "none",
+    }
+    if expires is not None:
+        headers["Expires"] = http_date(expires)
+    else:
+        headers["Cache-Control"] = row["cache_control"]
+    disposition = content_disposition(request.query_params.get("download"))
+    if disposition:
+        headers["Content-Disposition"] = disposition
+    return headers
+
+
+def unchanged(request: Request, row: dict[str, Any], headers: dict[str, str]) -> Response | None:
+    """The 304 answer when the client's copy is current."""
+    if not_modified(request, headers["ETag"], row["updated_at"]):
+        return Response(status_code=304, headers=headers)
+    return None
+
+
 async def deliver(
     request: Request,
     stored: Stored,
@@ -222,29 +251,15 @@ async def deliver(
 ) -> Response:
     """The object as a download: validators, Range, safe type and disposition."""
     row = stored.row
-    etag = f'"{row["etag"]}"'
-    modified = row["updated_at"]
     content_type, sandbox = safe_type(row["mime_type"], bool(stored.bucket["allow_inline_html"]))
-    headers = {
-        "ETag": etag,
-        "Last-Modified": http_date(modified),
-        "Accept-Ranges": "bytes",
-        "X-Content-Type-Options": "nosniff",
-        "X-Robots-Tag": "none",
-    }
-    if expires is not None:
-        headers["Expires"] = http_date(expires)
-    else:
-        headers["Cache-Control"] = row["cache_control"]
+    headers = object_headers(request, row, expires=expires)
+    headers["Accept-Ranges"] = "bytes"
     if sandbox:
         headers["Content-Security-Policy"] = (
             "default-src 'none'; style-src 'unsafe-inline'; sandbox"
         )
-    disposition = content_disposition(request.query_params.get("download"))
-    if disposition:
-        headers["Content-Disposition"] = disposition
-    if not_modified(request, etag, modified):
-        return Response(status_code=304, headers=headers)
+    if (answer := unchanged(request, row, headers)) is not None:
+        return answer
     size = row["size"]
     span = parse_range(request.headers.get("range"), size)
     status = 200

@@ -22,8 +22,10 @@ from apprun.modules.storage.routes.common import (
     upsert_flag,
 )
 from apprun.modules.storage.routes.signed import build_signed_router
+from apprun.modules.storage.routes.versions import build_version_router
 from apprun.modules.storage.signing import SigningService
 from apprun.modules.storage.transfer import TransferService
+from apprun.modules.storage.versions import VersionService
 from apprun.modules.web import Ctx
 
 
@@ -32,9 +34,11 @@ def build_object_router(
     listing: ListingService,
     transfer: TransferService,
     signing: SigningService,
+    versions: VersionService,
 ) -> APIRouter:
     router = APIRouter(prefix="/storage/v1/object", tags=["storage"])
     router.include_router(build_signed_router(objects, signing))
+    router.include_router(build_version_router(versions))
     k = objects.k
 
     async def upload(
@@ -81,7 +85,8 @@ def build_object_router(
     @router.head("/authenticated/{bucket}/{key:path}", include_in_schema=False)
     async def authenticated_download(bucket: str, key: str, request: Request, ctx: Ctx) -> Response:
         require_auth(request, ctx)
-        return await deliver(request, await objects.find(ctx, bucket, key))
+        version = request.query_params.get("version")
+        return await deliver(request, await objects.find(ctx, bucket, key, version=version))
 
     @router.get("/info/public/{bucket}/{key:path}")
     async def public_info(bucket: str, key: str, ctx: Ctx) -> dict[str, Any]:
@@ -108,8 +113,10 @@ def build_object_router(
     @router.get("/{bucket}/{key:path}")
     @router.head("/{bucket}/{key:path}", include_in_schema=False)
     async def download(bucket: str, key: str, request: Request, ctx: Ctx) -> Response:
-        """Download: anyone for public buckets, else as the select policy allows."""
-        return await deliver(request, await objects.find(ctx, bucket, key))
+        """Download: anyone for public buckets, else as the select policy allows;
+        ``?version=<v>`` downloads a kept version."""
+        version = request.query_params.get("version")
+        return await deliver(request, await objects.find(ctx, bucket, key, version=version))
 
     @router.delete("/{bucket}/{key:path}")
     async def delete_object(bucket: str, key: str, request: Request, ctx: Ctx) -> dict[str, Any]:
