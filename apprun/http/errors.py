@@ -105,7 +105,7 @@ def _storage_fields(error: AppError, path: str, method: str) -> tuple[str, str, 
     """(code, error label, semantic status, HTTP status) of ``error`` on a Storage route."""
     code = getattr(error, "storage_code", None)
     if code is not None:
-        return code, error.error_label, error.semantic_status, error.status  # type: ignore[attr-defined]
+        return str(code), error.error_label, error.semantic_status, error.status  # type: ignore[attr-defined]
     if error.code in STORAGE_CODES:
         code, label, semantic = STORAGE_CODES[error.code]
         return code, label, semantic, 400 if semantic < 416 else semantic

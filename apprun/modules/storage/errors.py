@@ -15,15 +15,13 @@ from apprun.core.errors import AppError
 
 class StorageError(AppError):
     status = 400
-    code = "storage.InvalidRequest"
+    code = "storage.invalid_request"
     message = "The request is not valid."
+    storage_code: ClassVar[str] = "InvalidRequest"
+    """Supabase Storage's error code (``NoSuchKey``); ``code`` is apprun's."""
     semantic_status: ClassVar[int] = 400
     label: ClassVar[str | None] = None
     """Storage's legacy ``error`` field; None = the storage code itself."""
-
-    @property
-    def storage_code(self) -> str:
-        return self.code.removeprefix("storage.")
 
     @property
     def error_label(self) -> str:
@@ -47,92 +45,106 @@ class MissingAuthorization(InvalidRequest):
 
 
 class InvalidParameter(StorageError):
-    code = "storage.InvalidParameter"
+    code = "storage.invalid_parameter"
+    storage_code = "InvalidParameter"
     message = "Invalid Parameter"
 
 
 class NoSuchBucket(StorageError):
-    code = "storage.NoSuchBucket"
+    code = "storage.no_such_bucket"
+    storage_code = "NoSuchBucket"
     message = "Bucket not found"
     semantic_status = 404
     label = "Bucket not found"
 
 
 class NoSuchKey(StorageError):
-    code = "storage.NoSuchKey"
+    code = "storage.no_such_key"
+    storage_code = "NoSuchKey"
     message = "Object not found"
     semantic_status = 404
     label = "not_found"
 
 
 class NoSuchUpload(StorageError):
-    code = "storage.NoSuchUpload"
+    code = "storage.no_such_upload"
+    storage_code = "NoSuchUpload"
     message = "The file for this url was not found"
     semantic_status = 404
     label = "not_found"
 
 
 class KeyAlreadyExists(StorageError):
-    code = "storage.KeyAlreadyExists"
+    code = "storage.key_already_exists"
+    storage_code = "KeyAlreadyExists"
     message = "The resource already exists"
     semantic_status = 409
     label = "Duplicate"
 
 
 class BucketAlreadyExists(StorageError):
-    code = "storage.BucketAlreadyExists"
+    code = "storage.bucket_already_exists"
+    storage_code = "BucketAlreadyExists"
     message = "The resource already exists"
     semantic_status = 409
     label = "Duplicate"
 
 
 class ResourceAlreadyExists(StorageError):
-    code = "storage.ResourceAlreadyExists"
+    code = "storage.resource_already_exists"
+    storage_code = "ResourceAlreadyExists"
     message = "The resource already exists"
     semantic_status = 409
     label = "Duplicate"
 
 
 class ResourceNotEmpty(StorageError):
-    code = "storage.ResourceNotEmpty"
+    code = "storage.resource_not_empty"
+    storage_code = "ResourceNotEmpty"
     message = "The bucket you tried to delete is not empty"
     semantic_status = 409
 
 
 class InvalidBucketName(StorageError):
-    code = "storage.InvalidBucketName"
+    code = "storage.invalid_bucket_name"
+    storage_code = "InvalidBucketName"
     message = "Bucket name invalid"
     label = "Invalid Input"
 
 
 class InvalidKey(StorageError):
-    code = "storage.InvalidKey"
+    code = "storage.invalid_key"
+    storage_code = "InvalidKey"
     message = "Invalid key"
 
 
 class InvalidMimeType(StorageError):
-    code = "storage.InvalidMimeType"
+    code = "storage.invalid_mime_type"
+    storage_code = "InvalidMimeType"
     message = "mime type is not supported"
     semantic_status = 415
     label = "invalid_mime_type"
 
 
 class EntityTooLarge(StorageError):
-    code = "storage.EntityTooLarge"
+    code = "storage.entity_too_large"
+    storage_code = "EntityTooLarge"
     message = "The object exceeded the maximum allowed size"
     semantic_status = 413
     label = "Payload too large"
 
 
 class QuotaExceeded(StorageError):
-    code = "storage.QuotaExceeded"
+    code = "storage.quota_exceeded"
+    storage_code = "QuotaExceeded"
     message = "The project's storage quota is exhausted"
     semantic_status = 413
     label = "Payload too large"
 
 
 class AccessDenied(StorageError):
-    code = "storage.AccessDenied"
+    code = "storage.access_denied"
+    storage_code = "AccessDenied"
     message = "new row violates row-level security policy"
     semantic_status = 403
     label = "Unauthorized"
@@ -144,48 +156,51 @@ class InvalidRole(AccessDenied):
 
 
 class InvalidJWT(StorageError):
-    code = "storage.InvalidJWT"
+    code = "storage.invalid_j_w_t"
+    storage_code = "InvalidJWT"
     message = "jwt malformed"
 
 
 class InvalidSignature(StorageError):
-    code = "storage.InvalidSignature"
+    code = "storage.invalid_signature"
+    storage_code = "InvalidSignature"
     message = "Invalid signature"
 
 
 class InvalidRange(StorageError):
     status = 416
-    code = "storage.InvalidRange"
+    code = "storage.invalid_range"
+    storage_code = "InvalidRange"
     message = "invalid range provided"
     semantic_status = 416
     label = "invalid_range"
 
 
 class InvalidImage(StorageError):
-    code = "storage.InvalidImage"
+    code = "storage.invalid_image"
+    storage_code = "InvalidImage"
     message = "The source image is invalid or unsupported for rendering"
 
 
 class ImageTooLarge(StorageError):
-    code = "storage.ImageTooLarge"
+    code = "storage.image_too_large"
+    storage_code = "ImageTooLarge"
     message = "The source image is too large to render"
     semantic_status = 413
     label = "Payload too large"
 
 
 class NoSuchVersion(StorageError):
-    code = "storage.NoSuchVersion"
+    code = "storage.no_such_version"
+    storage_code = "NoSuchVersion"
     message = "Object version not found"
     semantic_status = 404
     label = "not_found"
 
 
 class MissingBlob(StorageError):
-    code = "storage.MissingBlob"
+    code = "storage.missing_blob"
+    storage_code = "NoSuchKey"
     message = "The resource was not found"
     semantic_status = 404
     label = "Not found"
-
-    @property
-    def storage_code(self) -> str:
-        return "NoSuchKey"
