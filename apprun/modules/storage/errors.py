@@ -175,3 +175,34 @@ class MissingBlob(StorageError):
     @property
     def storage_code(self) -> str:
         return "NoSuchKey"
+
+
+# Resumable uploads (tus): only ever rendered by the tus routes, as plain text.
+class UploadGone(StorageError):
+    code = "storage.UploadGone"
+    message = "The file for this url no longer exists"
+    semantic_status = 410
+
+
+class UploadOffsetConflict(StorageError):
+    code = "storage.UploadOffsetConflict"
+    message = "Upload-Offset conflict"
+    semantic_status = 409
+
+
+class ChecksumMismatch(StorageError):
+    code = "storage.ChecksumMismatch"
+    message = "Upload-Checksum does not match the received chunk"
+    semantic_status = 460
+
+
+class UnsupportedUploadType(StorageError):
+    code = "storage.UnsupportedUploadType"
+    message = "Content-Type must be application/offset+octet-stream"
+    semantic_status = 415
+
+
+class TusVersionMismatch(StorageError):
+    code = "storage.TusVersionMismatch"
+    message = "Unsupported version (Tus-Resumable must be 1.0.0)"
+    semantic_status = 412

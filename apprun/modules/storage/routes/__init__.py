@@ -7,8 +7,10 @@ from fastapi import APIRouter
 from apprun.modules.storage.buckets import BucketService
 from apprun.modules.storage.listing import ListingService
 from apprun.modules.storage.objects import ObjectService
+from apprun.modules.storage.resumable import ResumableService
 from apprun.modules.storage.routes.buckets import build_bucket_router
 from apprun.modules.storage.routes.objects import build_object_router
+from apprun.modules.storage.routes.tus import build_tus_router
 from apprun.modules.storage.signing import SigningService
 from apprun.modules.storage.transfer import TransferService
 
@@ -19,8 +21,10 @@ def build_routers(
     listing: ListingService,
     transfer: TransferService,
     signing: SigningService,
+    resumable: ResumableService,
 ) -> list[APIRouter]:
     return [
         build_bucket_router(buckets, objects),
         build_object_router(objects, listing, transfer, signing),
+        build_tus_router(resumable),
     ]
