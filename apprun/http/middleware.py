@@ -175,5 +175,6 @@ class ProjectPathMiddleware:
                     "path": rest,
                     "raw_path": rest.encode(),
                     "headers": [*headers, (b"x-apprun-project", project.encode())],
+                    "apprun.path_prefix": f"/p/{project}",  # for absolute URLs (tus Location)
                 }
         await self.app(scope, receive, send)

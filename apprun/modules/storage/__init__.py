@@ -19,6 +19,7 @@ from apprun.modules.storage.kernel import AuditRecord, Limits, PlacementOf, Stor
 from apprun.modules.storage.listing import ListingService
 from apprun.modules.storage.objects import ObjectService
 from apprun.modules.storage.policies import CallerRoles, StorageAccess
+from apprun.modules.storage.resumable import ResumableService
 from apprun.modules.storage.routes import build_routers
 from apprun.modules.storage.signing import SigningService
 from apprun.modules.storage.sweep import Sweeper, SweepReport
@@ -55,6 +56,7 @@ class StorageService:
         self.listing = ListingService(self.kernel)
         self.transfer = TransferService(self.objects)
         self.signing = SigningService(self.kernel, self.objects)
+        self.resumable = ResumableService(self.kernel, self.objects, self.signing)
         self.sweeper = Sweeper(self.kernel)
         self.versions = VersionService(self.objects)
         self.images = ImageService(self.kernel)
@@ -66,6 +68,10 @@ class StorageService:
     async def sweep(self, ctx: RequestContext) -> SweepReport:
         """Remove the project's unreferenced bytes (see ``sweep.py``)."""
         return await self.sweeper.sweep(ctx)
+
+    async def expire_uploads(self, ctx: RequestContext) -> int:
+        """Remove the project's expired resumable uploads and their parts → how many."""
+        return await self.resumable.expire(ctx)
 
     async def drop_project(self, project: str) -> None:
         """Remove every byte of a deleted project."""
@@ -83,4 +89,5 @@ class StorageService:
             self.signing,
             self.versions,
             self.images,
+            self.resumable,
         )

@@ -204,3 +204,39 @@ class MissingBlob(StorageError):
     message = "The resource was not found"
     semantic_status = 404
     label = "Not found"
+
+
+# Resumable uploads (tus): only ever rendered by the tus routes, as plain text.
+class UploadGone(StorageError):
+    code = "storage.upload_gone"
+    storage_code = "UploadGone"
+    message = "The file for this url no longer exists"
+    semantic_status = 410
+
+
+class UploadOffsetConflict(StorageError):
+    code = "storage.upload_offset_conflict"
+    storage_code = "UploadOffsetConflict"
+    message = "Upload-Offset conflict"
+    semantic_status = 409
+
+
+class ChecksumMismatch(StorageError):
+    code = "storage.checksum_mismatch"
+    storage_code = "ChecksumMismatch"
+    message = "Upload-Checksum does not match the received chunk"
+    semantic_status = 460
+
+
+class UnsupportedUploadType(StorageError):
+    code = "storage.unsupported_upload_type"
+    storage_code = "UnsupportedUploadType"
+    message = "Content-Type must be application/offset+octet-stream"
+    semantic_status = 415
+
+
+class TusVersionMismatch(StorageError):
+    code = "storage.tus_version_mismatch"
+    storage_code = "TusVersionMismatch"
+    message = "Unsupported version (Tus-Resumable must be 1.0.0)"
+    semantic_status = 412

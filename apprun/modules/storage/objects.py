@@ -9,7 +9,7 @@ blob, which ``sweep`` removes later; a row never points to missing bytes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
@@ -39,6 +39,7 @@ from apprun.modules.storage.policies import Gate
 TOUCH_EVERY: Final = timedelta(hours=1)
 """``last_accessed_at`` is written at most this often per object (reads stay reads)."""
 MAX_DELETE: Final = 1000
+OnCommit = Callable[[AsyncConnection], Awaitable[None]]
 
 
 def caller_id(ctx: RequestContext) -> str | None:
@@ -108,16 +109,35 @@ class ObjectService:
         limit = self.k.file_size_limit(bucket)
         if source.length is not None and source.length > limit:
             raise EntityTooLarge(details={"limit": limit})
-        allowed = allowed_types(bucket)
-        placeholder = key.endswith(names.PLACEHOLDER)
-        if not placeholder:
-            check_declared(source.content_type, allowed)
-        gates = await self._write_gates(ctx, bucket, upsert, checked)
+        if not key.endswith(names.PLACEHOLDER):
+            check_declared(source.content_type, allowed_types(bucket))
+        gates = await self.write_gates(ctx, bucket, upsert, checked)
         if not any(gate is not None and gate.granted for gate in gates):
             raise AccessDenied()
-        await self._check_quota(ctx, source.length or 0, 1)
+        await self.check_quota(ctx, source.length or 0, 1)
+        return await self.finish(
+            ctx, bucket, key, source, upsert=upsert, owner=owner_id, gates=gates
+        )
+
+    async def finish(
+        self,
+        ctx: RequestContext,
+        bucket: dict[str, Any],
+        key: str,
+        source: Source,
+        *,
+        upsert: bool,
+        owner: str | None,
+        gates: tuple[Gate, Gate | None],
+        on_commit: OnCommit | None = None,
+    ) -> dict[str, Any]:
+        """The finishing step of every write (checks done): stream ``source`` into a fresh
+        blob, point the row to it, drop replaced bytes, emit the hook. ``on_commit`` runs
+        inside the row's transaction (a resumable upload removes its own row there)."""
+        placeholder = key.endswith(names.PLACEHOLDER)
+        allowed = allowed_types(bucket)
         version = new_id()
-        ingest = Ingest(source.chunks, 0 if placeholder else limit)
+        ingest = Ingest(source.chunks, 0 if placeholder else self.k.file_size_limit(bucket))
         blobs = self.k.store_of(ctx)
         await blobs.write(blob_key(version), ingest)
         try:
@@ -126,8 +146,8 @@ class ObjectService:
                 mime = effective_type(source.content_type, ingest.head, allowed)
             values = {
                 "name": key,
-                "bucket_id": bucket_id,
-                "owner": owner_id,
+                "bucket_id": bucket["id"],
+                "owner": owner,
                 "version": version,
                 "size": ingest.size,
                 "mime_type": mime,
@@ -137,14 +157,18 @@ class ObjectService:
                 if source.metadata is None
                 else orjson.dumps(source.metadata).decode(),
             }
-            row, created, obsolete = await self.commit(ctx, bucket, values, upsert, gates)
+            row, created, obsolete = await self.commit(
+                ctx, bucket, values, upsert, gates, on_commit
+            )
         except BaseException:
             await blobs.delete([blob_key(version)])
             raise
         await self.drop_versions(ctx, obsolete)
         hook = hooks.OBJECT_CREATED if created else hooks.OBJECT_UPDATED
         await self.k.emit(
-            ctx, hook, hooks.ObjectChanged(ctx.project, bucket_id, key, render.object_info(row))
+            ctx,
+            hook,
+            hooks.ObjectChanged(ctx.project, bucket["id"], key, render.object_info(row)),
         )
         return row
 
@@ -154,7 +178,7 @@ class ObjectService:
         """Check, before any byte arrives, that the caller may create ``key`` (signed upload
         URLs, resumable uploads) → the bucket."""
         bucket = await self.k.bucket(ctx, bucket_id)
-        insert, update = await self._write_gates(ctx, bucket, upsert, True)
+        insert, update = await self.write_gates(ctx, bucket, upsert, True)
         candidate = {"name": key, "bucket_id": bucket_id, "owner": caller_id(ctx)}
         async with (await self.k.db(ctx)).read() as conn:
             existing = await store.select_object(conn, bucket_id, key)
@@ -170,7 +194,7 @@ class ObjectService:
             raise AccessDenied()
         return bucket
 
-    async def _write_gates(
+    async def write_gates(
         self, ctx: RequestContext, bucket: dict[str, Any], upsert: bool, checked: bool
     ) -> tuple[Gate, Gate | None]:
         if not checked:
@@ -187,6 +211,7 @@ class ObjectService:
         values: dict[str, Any],
         upsert: bool,
         gates: tuple[Gate, Gate | None],
+        on_commit: OnCommit | None = None,
     ) -> tuple[dict[str, Any], bool, list[str]]:
         """Point ``values['name']`` to the new blob in one transaction: → (row, created,
         versions whose bytes are no longer needed)."""
@@ -218,11 +243,14 @@ class ObjectService:
                     await store.insert_object(conn, row)
                 except store.Duplicate:
                     raise KeyAlreadyExists(details={"key": values["name"]}) from None
-                return row, True, []
-            row.update(id=existing["id"], created_at=existing["created_at"])
-            await store.update_object(conn, existing["id"], row)
-            obsolete = await self.retire(conn, bucket, dict(existing), now)
-        return row, False, obsolete
+                obsolete = []
+            else:
+                row.update(id=existing["id"], created_at=existing["created_at"])
+                await store.update_object(conn, existing["id"], row)
+                obsolete = await self.retire(conn, bucket, dict(existing), now)
+            if on_commit is not None:
+                await on_commit(conn)
+        return row, existing is None, obsolete
 
     async def retire(
         self, conn: AsyncConnection, bucket: dict[str, Any], old: dict[str, Any], now: Any
@@ -263,7 +291,7 @@ class ObjectService:
         await blobs.delete([blob_key(v) for v in versions] + derived)
 
     # Quota
-    async def _check_quota(self, ctx: RequestContext, size: int, count: int) -> None:
+    async def check_quota(self, ctx: RequestContext, size: int, count: int) -> None:
         async with (await self.k.db(ctx)).read() as conn:
             await self._quota_in(conn, size, count)
 

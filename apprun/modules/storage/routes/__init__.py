@@ -8,9 +8,11 @@ from apprun.modules.storage.buckets import BucketService
 from apprun.modules.storage.images import ImageService
 from apprun.modules.storage.listing import ListingService
 from apprun.modules.storage.objects import ObjectService
+from apprun.modules.storage.resumable import ResumableService
 from apprun.modules.storage.routes.buckets import build_bucket_router
 from apprun.modules.storage.routes.objects import build_object_router
 from apprun.modules.storage.routes.render import build_render_router
+from apprun.modules.storage.routes.tus import build_tus_router
 from apprun.modules.storage.signing import SigningService
 from apprun.modules.storage.transfer import TransferService
 from apprun.modules.storage.versions import VersionService
@@ -24,9 +26,11 @@ def build_routers(
     signing: SigningService,
     versions: VersionService,
     images: ImageService,
+    resumable: ResumableService,
 ) -> list[APIRouter]:
     return [
         build_bucket_router(buckets, objects),
         build_object_router(objects, listing, transfer, signing, versions),
         build_render_router(objects, images, signing),
+        build_tus_router(resumable),
     ]
