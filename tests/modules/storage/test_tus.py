@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 
 from apprun.app import create_app
+from apprun.config import Settings
 from apprun.core.clock import ManualClock
 from apprun.core.context import RequestContext
 from apprun.testing import ScenarioEnv
-from apprun.testing.databases import TestDatabase
 from tests.modules.storage.conftest import Kit
 
 pytestmark = pytest.mark.anyio
@@ -363,11 +363,11 @@ async def test_interrupted_patch_keeps_what_arrived(kit: Kit, app: FastAPI) -> N
     assert await download(kit, "big.bin") == b"1234567890"
 
 
-async def test_survives_a_restart(kit: Kit, database: TestDatabase, clock: ManualClock) -> None:
+async def test_survives_a_restart(kit: Kit, settings: Settings, clock: ManualClock) -> None:
     await kit.bucket("docs")
     url = (await create(kit, 8)).headers["location"]
     await patch(kit, url, 0, b"abcd")
-    fresh = create_app(database.settings(), clock=clock)
+    fresh = create_app(settings, clock=clock)  # the same database and blob store
     async with fresh.router.lifespan_context(fresh):
         transport = httpx.ASGITransport(app=fresh, client=("127.0.0.1", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://apprun.test") as c:
