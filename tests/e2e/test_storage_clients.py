@@ -69,6 +69,106 @@ def api_error(call: Any, *args: Any, **kwargs: Any) -> StorageApiError:
     return raised.value
 
 
+def api_failure(status_code: str) -> dict[str, Any]:
+    """How supabase-js shows a Storage error: HTTP 400, the semantic status in statusCode."""
+    return {"name": "StorageApiError", "status": 400, "statusCode": status_code}
+
+
+JS_EXPECTED: dict[str, Any] = {
+    "create bucket": {"data": {"name": "docs"}, "error": None},
+    "duplicate bucket": api_failure("409"),
+    "list buckets": {"ids": ["avatars", "docs"], "error": None},
+    "get bucket": {
+        "public": False,
+        "fileSizeLimit": 1024,
+        "allowed": ["text/*"],
+        "owner": "string",
+        "error": None,
+    },
+    "update bucket": {
+        "data": {"message": "Successfully updated"},
+        "error": None,
+        "fileSizeLimit": 2000,
+        "allowed": ["text/*", "image/png"],
+    },
+    "upload blob": {
+        "path": "notes/a.txt",
+        "fullPath": "docs/notes/a.txt",
+        "id": "string",
+        "error": None,
+    },
+    "upload file": {"path": "notes/b.txt", "error": None},
+    "upload buffer": {"path": "notes/deep/c.txt", "error": None},
+    "upload string": {"path": "notes/d.txt", "error": None},
+    "duplicate upload": api_failure("409"),
+    "upsert": {"error": None, "text": "alpha 2"},
+    "update": {"path": "notes/b.txt", "error": None, "text": "bravo 2"},
+    # A Blob's type is lower-cased by Node; the server sends the stored type verbatim.
+    "download": {"text": "charlie", "type": "text/plain", "error": None},
+    "info": {
+        "name": "notes/deep/c.txt",
+        "size": 7,
+        "bucketId": "docs",
+        "contentType": "text/plain",
+        "metadata": {"colour": "red"},
+        "error": None,
+    },
+    "exists": {"yes": True, "no": False},
+    "list": {
+        "names": ["a.txt", "b.txt", "d.txt", "deep"],
+        "folderId": None,
+        "size": 7,
+        "error": None,
+    },
+    "list search": ["d.txt", "deep"],
+    "list sorted": ["deep", "d.txt", "b.txt", "a.txt"],
+    "list page": ["b.txt", "d.txt"],
+    "signed url": {"status": 200, "text": "alpha 2", "error": None},
+    "signed url download": {
+        "status": 200,
+        "disposition": "attachment; filename=\"x.txt\"; filename*=UTF-8''x.txt",
+    },
+    "signed urls": {
+        "items": [["notes/a.txt", True, True], ["notes/nothing.txt", False, False]],
+        "text": "alpha 2",
+        "error": None,
+    },
+    "signed upload": {
+        "path": "signed/e.txt",
+        "fullPath": "docs/signed/e.txt",
+        "error": None,
+        "text": "echo",
+    },
+    "move": {"data": {"message": "Successfully moved"}, "error": None, "sourceExists": False},
+    "copy": {"path": "docs/copied/e.txt", "error": None, "text": "echo"},
+    "remove": {"names": ["copied/e.txt", "moved/e.txt"], "error": None},
+    "missing object": api_failure("404"),
+    "too large": api_failure("413"),
+    "wrong type": api_failure("415"),
+    "missing bucket": api_failure("404"),
+    "public url": {"status": 200, "text": "public hello", "error": None},
+    "delete non-empty": api_failure("409"),
+    "empty bucket": {"message": "string", "error": None, "left": []},
+    "delete bucket": {
+        "data": {"message": "Successfully deleted"},
+        "error": None,
+        "ids": ["avatars", "pub"],
+    },
+    "sign up": {"ada": True, "bob": True},
+    "user upload": {"path": True, "error": None},
+    "user reads own": {"text": "PNG ada", "names": ["me.png"]},
+    "other user": {
+        "download": api_failure("404"),
+        "list": [],
+        "root": [],
+        "exists": False,
+        "remove": [],
+        "overwrite": "403",
+        "still": "PNG ada",
+    },
+}
+
+
 def prepare_avatars(server: LiveServer, key: str) -> None:
     """Autoconfirm sign-ups, and an ``avatars`` bucket with owner-only policies (keys the
     SDKs cannot send, hence plain HTTP)."""
@@ -177,9 +277,7 @@ def test_storage_through_supabase_py(
     assert (str(missing.status), missing.code) == ("404", "not_found")
     too_large = api_error(docs.upload, "big.txt", b"x" * 4096, {"content-type": "text/plain"})
     assert str(too_large.status) == "413"
-    wrong_type = api_error(
-        docs.upload, "x.json", b"{}", {"content-type": "application/json"}
-    )
+    wrong_type = api_error(docs.upload, "x.json", b"{}", {"content-type": "application/json"})
     assert str(wrong_type.status) == "415"
     no_bucket = api_error(storage.get_bucket, "nope")
     assert str(no_bucket.status) == "404"
@@ -232,3 +330,24 @@ def test_storage_as_end_users_through_supabase_py(
     )
     assert str(overwrite.status) in ("403", "409")
     assert mine.download(f"{ada_id.id}/me.png") == b"\x89PNG ada"
+
+
+def test_storage_through_supabase_js(
+    node: str, live_server: LiveServer, subtests: pytest.Subtests
+) -> None:
+    key = service_role_key(live_server)
+    prepare_avatars(live_server, key)
+    done = subprocess.run(
+        [node, str(JS_DIR / "storage.mjs"), live_server.url, key, anon_key(live_server)],
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    steps: dict[str, Any] = json.loads(done.stdout)
+    assert list(steps) == list(JS_EXPECTED)
+    for name, expected in JS_EXPECTED.items():
+        with subtests.test(name):
+            assert steps[name] == expected, f"step {name!r}"
