@@ -246,6 +246,7 @@ def test_storage_through_supabase_py(
     assert signed["signedURL"] is not None
     fetched = httpx.get(signed["signedURL"])
     assert (fetched.status_code, fetched.content) == (200, b"alpha 2")
+    assert fetched.headers["content-type"] == "text/plain"  # stored type, no charset added
     many = docs.create_signed_urls(["notes/a.txt", "notes/nothing.txt"], 60)
     assert [(item["path"], item["error"] is None) for item in many] == [
         ("notes/a.txt", True),
