@@ -253,6 +253,9 @@ async def deliver(
     row = stored.row
     content_type, sandbox = safe_type(row["mime_type"], bool(stored.bucket["allow_inline_html"]))
     headers = object_headers(request, row, expires=expires)
+    # In the headers rather than as media_type, which would add "; charset=utf-8" to a
+    # stored text/* type: the stored type goes out verbatim, as upstream.
+    headers["Content-Type"] = content_type
     headers["Accept-Ranges"] = "bytes"
     if sandbox:
         headers["Content-Security-Policy"] = (
@@ -270,6 +273,6 @@ async def deliver(
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     headers["Content-Length"] = str(end - start)
     if request.method == "HEAD":
-        return Response(status_code=status, headers=headers, media_type=content_type)
+        return Response(status_code=status, headers=headers)
     chunks = await stored.open(start, end)
-    return StreamingResponse(chunks, status_code=status, headers=headers, media_type=content_type)
+    return StreamingResponse(chunks, status_code=status, headers=headers)
