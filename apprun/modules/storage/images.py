@@ -111,8 +111,9 @@ def _integer(params: Mapping[str, Any], name: str) -> int | None:
 
 
 def _dimension(params: Mapping[str, Any], name: str, most: int) -> int | None:
+    """A width or height clamped to [1, most]; 0 means "not given" (imgproxy's auto)."""
     value = _integer(params, name)
-    return None if value is None else min(max(value, 1), most)
+    return None if not value else min(value, most)
 
 
 def _quality(params: Mapping[str, Any]) -> int:

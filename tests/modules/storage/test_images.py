@@ -60,7 +60,8 @@ def renders(kit: Kit) -> int:
         ("width=400", (200, 100)),  # never enlarged
         ("width=400&height=400&resize=fill", (200, 100)),
         ("width=150&height=150", (150, 100)),  # cover without enlarging: crop what there is
-        ("width=0", (1, 1)),  # clamped to >= 1
+        ("width=0", (200, 100)),  # 0 is "auto", as imgproxy reads it
+        ("width=0&height=20", (40, 20)),
         ("", (200, 100)),
     ],
 )
