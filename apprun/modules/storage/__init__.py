@@ -66,8 +66,12 @@ class StorageService:
         return self.kernel.blobs
 
     async def sweep(self, ctx: RequestContext) -> SweepReport:
-        """Remove the project's unreferenced bytes (see ``sweep.py``)."""
-        return await self.sweeper.sweep(ctx)
+        """Remove the project's expired resumable uploads, then its unreferenced bytes (see
+        ``sweep.py``)."""
+        expired = await self.resumable.expire(ctx)
+        report = await self.sweeper.sweep(ctx)
+        report.uploads_expired = expired
+        return report
 
     async def expire_uploads(self, ctx: RequestContext) -> int:
         """Remove the project's expired resumable uploads and their parts → how many."""

@@ -25,6 +25,7 @@ TMP_PREFIX: Final = ".tmp/"
 class SweepReport:
     blobs_removed: int = 0
     bytes_removed: int = 0
+    uploads_expired: int = 0
 
 
 class Sweeper:
