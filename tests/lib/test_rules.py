@@ -21,11 +21,14 @@ from apprun.lib.rules import (
     Now,
     Operand,
     Or,
+    PathRef,
     RequestRef,
     RuleSyntaxError,
     calls,
     fields,
+    is_index,
     parse_rule,
+    path_text,
     to_text,
     walk,
 )
@@ -100,6 +103,12 @@ EXAMPLES: list[tuple[str, Expr]] = [
         Compare("~", AuthRef(("email",)), Literal("%@example.com"), any_of=False),
     ),
     ('tags ?= "news"', eq(f("tags"), Literal("news"), any_of=True)),
+    ("@path.segments[0] = @auth.id", eq(PathRef(("segments", "0")), AuthRef(("id",)))),
+    ("a.b[0] = 1", eq(f("a", "b", "0"), Literal(1))),
+    ("a[1][20].c = 1", eq(f("a", "1", "20", "c"), Literal(1))),
+    ('@request.body.tags[2] = "x"', eq(RequestRef(("body", "tags", "2")), Literal("x"))),
+    ("@auth.claims.groups[0] = g", eq(AuthRef(("claims", "groups", "0")), f("g"))),
+    ('@path.name ~ "x"', Compare("~", PathRef(("name",)), Literal("x"), any_of=False)),
 ]
 
 A1, B2, C3 = eq(f("a"), Literal(1)), eq(f("b"), Literal(2)), eq(f("c"), Literal(3))
@@ -196,10 +205,26 @@ ERRORS: list[tuple[str, int | None, str]] = [
     ("@auth.id", 0, "compare `@auth.id` with a value"),
     ("@now", 0, "compare `@now` with a field"),
     ("5", 0, "`5` is not a condition"),
-    ("@foo = 1", 0, "unknown macro `@foo`; expected `@auth`, `@request` or `@now`"),
-    ("owner = @", 8, "@auth, @request or @now"),
+    ("@foo = 1", 0, "unknown macro `@foo`; expected `@auth`, `@request`, `@now` or `@path`"),
+    ("owner = @", 8, "@auth, @request, @now or @path"),
     ("@now.x = 1", 0, "`@now` has no fields"),
     ("@auth = 1", 0, "`@auth` needs a field"),
+    ("@path = 1", 0, "`@path` needs a field, for example `@path.segments[0]`"),
+    ("@path.segments[0]", 0, "compare `@path.segments[0]` with a value"),
+    ("a[-1] = 1", 2, "expected an index (a non-negative integer, e.g. `[0]`), got `-1`"),
+    ("a.b[1.5] = 1", 4, "expected an index (a non-negative integer, e.g. `[0]`), got `1.5`"),
+    ("a[x] = 1", 2, "expected an index (a non-negative integer, e.g. `[0]`), got `x`"),
+    ("a['0'] = 1", 2, "expected an index (a non-negative integer, e.g. `[0]`), got `'0'`"),
+    ("@path.segments[-0] = 1", 15, "expected an index"),
+    ("a[] = 1", 2, "expected an index (a non-negative integer, e.g. `[0]`), got `]`"),
+    ("a[", 2, "expected an index"),
+    ("a[1 = 2", 4, "expected `]`, got `=`"),
+    ("a[1e5] = 1", 3, "expected `]`, got `e5`"),
+    ("a = 1[0]", 5, "got `[`"),
+    ("@auth[0] = 1", 5, "got `[`"),
+    ("@now[0] = 1", 4, "got `[`"),
+    ("f(1)[0] = 1", 4, "got `[`"),
+    ("a.[0] = 1", 2, "expected a name, got `[`"),
     ("", 0, "the rule is empty"),
     (" \n\t ", 0, "the rule is empty"),
     ("a = 1 b", 6, "expected `&&`, `||` or the end of the rule, got `b`"),
@@ -271,6 +296,8 @@ def test_to_text_round_trips(text: str, expected: Expr) -> None:
         ("tags?!~'a\\'b'", 'tags ?!~ "a\'b"'),
         ('x = "tab\\there"', 'x = "tab\\there"'),
         ("x > 1e0", None),
+        ("a [ 007 ] . b[0]=1", "a[7].b[0] = 1"),
+        ("@path.segments[00]!=''", '@path.segments[0] != ""'),
     ],
 )
 def test_canonical_text(text: str, canonical: str | None) -> None:
@@ -299,6 +326,15 @@ def test_walk_fields_and_calls() -> None:
     assert fields(rule) == {("owner",), ("category", "name")}
     assert calls(rule) == {"has_role"}
     assert fields(parse_rule("true")) == set()
+    assert fields(parse_rule("a[0].b = @path.x[1]")) == {("a", "0", "b")}
+
+
+def test_paths_render_indexes_in_brackets() -> None:
+    assert path_text(("@path", "segments", "0")) == "@path.segments[0]"
+    assert path_text(("a", "12", "3", "b")) == "a[12][3].b"
+    assert path_text(("a",)) == "a"
+    assert is_index("0") and is_index("42")
+    assert not is_index("a0") and not is_index("") and not is_index("²")
 
 
 def test_nodes_are_hashable_and_frozen() -> None:
@@ -316,6 +352,7 @@ TOKENS = [
     " ", "a", "b.c", "@auth", "@auth.id", "@request.body", "@now", "@x", "@", "(", ")", "!",
     "&&", "||", "&", "|", "=", "?=", "!=", "?!~", "~", ">", "<=", "1", "-2.5", "-", ".", ",",
     '"s"', "'t'", '"', "'", "\\", "true", "false", "null", "f(", "has_role('x')", "\n", "#",
+    "[", "]", "[0]", "[-1]", "[1.5]", "@path", "@path.segments",
 ]  # fmt: skip
 
 
@@ -339,7 +376,10 @@ KEYWORDS = {"true", "false", "null"}
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,7}", fullmatch=True).filter(
     lambda name: name not in KEYWORDS
 )
-paths = st.lists(names, min_size=1, max_size=3).map(tuple)
+indexes = st.integers(0, 10**6).map(str)
+paths = st.tuples(names, st.lists(names | indexes, max_size=3)).map(
+    lambda parts: (parts[0], *parts[1])
+)
 literals = st.builds(
     Literal,
     st.text(max_size=12)
@@ -354,6 +394,7 @@ operands = (
     | st.builds(Field, paths)
     | st.builds(AuthRef, paths)
     | st.builds(RequestRef, paths)
+    | st.builds(PathRef, paths)
     | st.just(Now())
     | function_calls
 )

@@ -34,7 +34,11 @@ class Literal:
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """A field of the record, possibly through relations: ``category.name``."""
+    """A field of the record, possibly through relations: ``category.name``.
+
+    An index ``[N]`` is a part holding N's decimal digits: ``a.b[0]`` is ``("a", "b", "0")``
+    (a name never is all digits). The same holds for the paths of the macros below.
+    """
 
     path: tuple[str, ...]
 
@@ -49,6 +53,13 @@ class AuthRef:
 @dataclass(frozen=True, slots=True)
 class RequestRef:
     """``@request.<path>``: the current request, e.g. ``@request.body.owner``."""
+
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PathRef:
+    """``@path.<path>``: the object key of a storage policy, e.g. ``@path.segments[0]``."""
 
     path: tuple[str, ...]
 
@@ -97,13 +108,13 @@ class Not:
     item: Expr
 
 
-Operand: TypeAlias = Literal | Field | AuthRef | RequestRef | Now | Call
+Operand: TypeAlias = Literal | Field | AuthRef | RequestRef | PathRef | Now | Call
 """What may stand on either side of a comparison."""
 
 Expr: TypeAlias = Compare | And | Or | Not | Call | Literal
 """A condition; a :class:`Literal` here is always ``true`` or ``false``."""
 
-Node: TypeAlias = Expr | Field | AuthRef | RequestRef | Now
+Node: TypeAlias = Expr | Field | AuthRef | RequestRef | PathRef | Now
 
 
 def _children(node: Node) -> tuple[Node, ...]:
@@ -139,6 +150,19 @@ def calls(expr: Node) -> set[str]:
     return {node.name for node in walk(expr) if isinstance(node, Call)}
 
 
+def is_index(part: str) -> bool:
+    """Whether a path part is an index ``[N]`` rather than a name."""
+    return part.isascii() and part.isdigit()
+
+
+def path_text(path: tuple[str, ...]) -> str:
+    """Render a path as rules write it: ``("@path", "segments", "0")`` is ``@path.segments[0]``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if is_index(part) else f".{part}" if text else part
+    return text
+
+
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"})
 
 
@@ -164,11 +188,13 @@ def _operand(node: Operand) -> str:
         case Literal(value) if isinstance(value, int | float):
             return _number(value)
         case Field(path):
-            return ".".join(path)
+            return path_text(path)
         case AuthRef(path):
-            return ".".join(("@auth", *path))
+            return path_text(("@auth", *path))
         case RequestRef(path):
-            return ".".join(("@request", *path))
+            return path_text(("@request", *path))
+        case PathRef(path):
+            return path_text(("@path", *path))
         case Now():
             return "@now"
         case Call(name, args):

@@ -3,7 +3,8 @@
 Lark (LALR, contextual lexer) turns the text into a parse tree; ``_expr`` turns that into
 the AST and reports what the grammar deliberately lets through, so those errors can say
 more than "unexpected token": a bare field used as a condition, chained comparisons, an
-unknown ``@macro`` or a bad string escape.
+unknown ``@macro``, a bad string escape or an index ``[N]`` that is not a non-negative
+integer.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Callable
 from typing import Final
 
 from lark import Lark, Token, Tree
@@ -28,6 +30,7 @@ from apprun.lib.rules.ast import (
     Now,
     Operand,
     Or,
+    PathRef,
     RequestRef,
     to_text,
 )
@@ -38,11 +41,12 @@ MAX_LENGTH: Final = 4096
 MAX_DEPTH: Final = 32
 """How deeply parentheses and ``!`` may nest."""
 
-MACROS: Final = ("@auth", "@request", "@now")
+MACROS: Final = ("@auth", "@request", "@now", "@path")
 
 # Comparisons match at most once: "a = b = c" then fails inside lark, where
 # ``_chained_or_grouped`` gives it a clearer message. COMP_OP is one regex whose
-# alternatives run longest first, so "?!=" never lexes as "?!" followed by "=".
+# alternatives run longest first, so "?!=" never lexes as "?!" followed by "=". An index
+# takes any NUMBER, so that ``_part`` can say why `[-1]` or `[1.5]` is not one.
 _GRAMMAR: Final = r"""
 ?start: or_expr
 ?or_expr: and_expr (_OR and_expr)*
@@ -53,8 +57,9 @@ _GRAMMAR: Final = r"""
 comparison: operand (COMP_OP operand)?
 ?operand: literal | path | macro | call
 ?literal: STRING | NUMBER | TRUE | FALSE | NULL
-path: NAME (_DOT NAME)*
-macro: MACRO (_DOT NAME)*
+path: NAME (_DOT NAME | _index)*
+macro: MACRO (_DOT NAME _index*)*
+_index: _LSQB NUMBER _RSQB
 call: NAME LPAR (literal (_COMMA literal)*)? _RPAR
 
 COMP_OP: /\?(?:!=|!~|>=|<=|=|>|<|~)|!=|!~|>=|<=|=|>|<|~/
@@ -64,6 +69,8 @@ _RPAR: ")"
 _AND: "&&"
 _OR: "||"
 _DOT: "."
+_LSQB: "["
+_RSQB: "]"
 _COMMA: ","
 TRUE: "true"
 FALSE: "false"
@@ -76,13 +83,25 @@ STRING: /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/s
 """
 
 _ESCAPES: Final = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t"}
+_EXAMPLES: Final = {
+    "@auth": "@auth.id",
+    "@request": "@request.method",
+    "@path": "@path.segments[0]",
+}
+_REFS: Final[dict[str, Callable[[tuple[str, ...]], Operand]]] = {
+    "@auth": AuthRef,
+    "@request": RequestRef,
+    "@path": PathRef,
+}
 _HINTS: Final = {"and": "&&", "or": "||"}
+_INDEX: Final = "an index (a non-negative integer, e.g. `[0]`)"
 _VALUE_TERMINALS: Final = frozenset({"STRING", "NUMBER", "TRUE", "FALSE", "NULL", "NAME"})
 _PUNCTUATION: Final = (
     ("_AND", "`&&`"),
     ("_OR", "`||`"),
     ("_COMMA", "`,`"),
     ("_RPAR", "`)`"),
+    ("_RSQB", "`]`"),
     ("$END", "the end of the rule"),
 )
 
@@ -161,13 +180,22 @@ def _comparison(tree: Tree[Token]) -> Expr:
 def _operand(node: Tree[Token] | Token) -> Operand:
     if isinstance(node, Token):
         return _literal(node)
-    names = tuple(str(child) for child in node.children[1:])
     if node.data == "path":
-        return Field((str(node.children[0]), *names))
+        return Field(tuple(_part(_token(child)) for child in node.children))
     if node.data == "macro":
+        names = tuple(_part(_token(child)) for child in node.children[1:])
         return _macro(_token(node.children[0]), names)
     args = tuple(_literal(_token(child)) for child in node.children[2:])
     return Call(str(node.children[0]), args)
+
+
+def _part(token: Token) -> str:
+    """A name of a path, or an index ``[N]`` as N's decimal digits."""
+    if token.type != "NUMBER":
+        return str(token)
+    if not token.isdigit():
+        raise RuleSyntaxError(f"expected {_INDEX}, got `{_shorten(token)}`", token.start_pos)
+    return str(int(token))
 
 
 def _tree(node: Tree[Token] | Token) -> Tree[Token]:
@@ -243,13 +271,12 @@ def _macro(token: Token, path: tuple[str, ...]) -> Operand:
         if path:
             raise RuleSyntaxError("`@now` has no fields", token.start_pos)
         return Now()
-    if name in ("@auth", "@request"):
+    if name in _EXAMPLES:
         if not path:
-            example = "@auth.id" if name == "@auth" else "@request.method"
             raise RuleSyntaxError(
-                f"`{name}` needs a field, for example `{example}`", token.start_pos
+                f"`{name}` needs a field, for example `{_EXAMPLES[name]}`", token.start_pos
             )
-        return AuthRef(path) if name == "@auth" else RequestRef(path)
+        return _REFS[name](path)
     raise RuleSyntaxError(
         f"unknown macro `{name}`; expected {_either(MACROS, '`')}", token.start_pos
     )
@@ -266,6 +293,8 @@ def _describe(accepts: set[str]) -> str:
     """Say in words what the parser would have accepted."""
     if "NOT" in accepts:
         return "a condition"
+    if accepts == {"NUMBER"}:
+        return _INDEX
     words = []
     if "NAME" in accepts and "STRING" in accepts:
         words.append("a value")
@@ -323,7 +352,7 @@ def _bad_token(error: UnexpectedToken, text: str, accepts: set[str]) -> RuleSynt
         message = "use `=` to compare, not `==`"
     elif token.type == "NAME" and word.lower() in _HINTS:
         message = f"use `{_HINTS[word.lower()]}` instead of `{word}`"
-    elif token.type == "COMP_OP" and not accepts & (_VALUE_TERMINALS | {"COMP_OP"}):
+    elif token.type == "COMP_OP" and not accepts & (_VALUE_TERMINALS | {"COMP_OP", "_RSQB"}):
         message = _chained_or_grouped(error, word)
     elif token.type == "_RPAR" and "$END" in accepts:
         message = "unmatched `)`"

@@ -79,7 +79,7 @@ POST_ROWS: list[dict[str, Any]] = [
 ALL = {"p1", "p2", "p3", "p4"}
 
 USER = AuthInfo("u1", "authenticated", ("authenticated", "editor"), email="a@example.com",
-                claims={"org": {"plan": "pro"}})  # fmt: skip
+                claims={"org": {"plan": "pro"}, "groups": ["staff"]})  # fmt: skip
 ANON = AuthInfo(id=None, role="anon", roles=("anon",))
 BODY = {"owner": "u1", "views": "10", "title": "100%", "tags": ["news"]}
 REQUEST = RequestInfo("POST", BODY)
@@ -151,6 +151,9 @@ CASES: list[tuple[str, set[str]]] = [
     ("@request.body.category = null", ALL),
     ('@auth.claims.org.plan = "pro" && owner = "u2"', {"p2"}),
     ("@auth.claims.missing.x = null", ALL),
+    ('@auth.claims.groups[0] = "staff"', ALL),
+    ("@auth.claims.groups[1] = null", ALL),
+    ("@auth.claims.org[0] = null", ALL),
     ('@auth.email = "a@example.com"', ALL),
     ('id = "p1" || id = "p3"', {"p1", "p3"}),
     ("(owner = @auth.id || published = false) && views < 100", {"p1", "p2"}),
@@ -326,6 +329,15 @@ PROBLEMS: list[tuple[str, list[str]]] = [
     ("tags ?~ null", ["the right side of ?~ must be a string"]),
     ("owner = @auth.id &&", ["at column 20"]),
     ('titel = 1 && foo("x") && titel = 2', ["unknown field 'titel'", "unknown function 'foo'"]),
+    (
+        "@path.segments[0] = @auth.id",
+        ["'@path.segments[0]': @path is only available in storage policies"],
+    ),
+    ('@path.name ~ "x"', ["'@path.name': @path is only available in storage policies"]),
+    ('tags[0] = "x"', ["'tags[0]': indexes are not supported on collection fields"]),
+    ('category.name[1] = "x"', ["'category.name[1]': indexes are not supported"]),
+    ('@request.body.tags[0] = "x"', ["unknown name '@request.body.tags[0]'"]),
+    ('@auth.roles[0] = "x"', ["unknown name '@auth.roles[0]'"]),
 ]
 
 
@@ -354,6 +366,35 @@ def test_rules_that_compile_are_valid(rule: str) -> None:
     assert validate_rule(rule, POSTS, SPECS) == []
 
 
+class PathResolver:
+    """A storage-like resolver: ``@path.segments[N]`` is a text column, or a known value."""
+
+    spec = POSTS
+
+    def __init__(self, known: str | None = None) -> None:
+        self.known = known
+        self.paths: list[tuple[str, ...]] = []
+
+    def resolve(self, path: tuple[str, ...]) -> tuple[ColumnElement[Any], FieldSpec]:
+        self.paths.append(path)
+        text = FieldSpec(name="segment", type="text")
+        if self.known is not None:
+            return sa.literal(self.known, sa.Text()), text
+        return sa.column("segment", sa.Text()), text
+
+
+def test_path_refs_reach_the_resolver_like_fields() -> None:
+    resolver = PathResolver()
+    condition = compile_("@path.segments[0] = @auth.id && title[2] = 'x'", resolver=resolver)
+    assert resolver.paths == [("@path", "segments", "0"), ("title", "2")]
+    assert str(condition.compile()).count("segment = :param_") == 2
+    assert isinstance(
+        compile_("@path.segments[0] = @auth.id", resolver=PathResolver("u1")), sa.True_
+    )
+    with pytest.raises(RuleCompileError, match=re.escape("type mismatch: @path.x[1] is text")):
+        compile_("@path.x[1] = @now", resolver=PathResolver())
+
+
 def test_unknown_dialect_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown dialect"):
         compile_("true", dialect="mysql")
@@ -367,7 +408,10 @@ KNOWN = [
     '"%a_\\\\"', '"2024-01-01"', "5", "-1.5", "99999999999", "true", "false", "null",
     'has_role("editor")',
 ]  # fmt: skip
-OPERANDS = KNOWN * 5 + ["titel", "title.x", "@auth.nope", "@request.body.x", "has_role(1)"]
+OPERANDS = KNOWN * 5 + [
+    "titel", "title.x", "@auth.nope", "@request.body.x", "has_role(1)", "@path.segments[0]",
+    "tags[0]",
+]  # fmt: skip
 OPERATORS = ["=", "!=", ">", ">=", "<", "<=", "~", "!~"]
 COMPARISONS = st.builds(
     "{} {}{} {}".format,

@@ -4,6 +4,9 @@ Fields become columns (or subqueries through relations); ``@auth``, ``@request``
 literals and function results are values known now. A comparison between values is decided
 here, in Python, and becomes ``true``/``false``; one with a column becomes SQL, its value a
 bound parameter typed like the column. No SQL text is ever built from the rule.
+
+``@path.<path>`` goes to the resolver like a field, as the path ``("@path", *path)``: only a
+storage policy's resolver gives it a meaning (``@path.segments[0]``, a key's first folder).
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from apprun.lib.rules import (
     Not,
     Now,
     Or,
+    PathRef,
     RequestRef,
+    path_text,
 )
 from apprun.lib.rules import Operand as Node
 from apprun.modules.data.rules import py_predicates as py
@@ -152,11 +157,10 @@ class Compiler:
         if isinstance(node, Literal):
             return Value(node.value, None, "literal", show(node.value))
         if isinstance(node, Field):
-            expr, spec = self.resolver.resolve(node.path)
-            label = f"field '{'.'.join(node.path)}'"
-            if isinstance(expr, BindParameter):
-                return Value(expr.value, spec, "field", label)
-            return Column(expr, spec, label)
+            return self.resolved(node.path, f"field '{path_text(node.path)}'")
+        if isinstance(node, PathRef):
+            path = ("@path", *node.path)
+            return self.resolved(path, path_text(path))
         if isinstance(node, AuthRef):
             return self.auth_value(node.path)
         if isinstance(node, RequestRef):
@@ -167,9 +171,16 @@ class Compiler:
             return Value(self.call(node), BOOLEAN, "macro", f"{node.name}(…)")
         raise RuleCompileError(f"{type(node).__name__} cannot be compared")
 
+    def resolved(self, path: tuple[str, ...], label: str) -> Operand:
+        """What the resolver makes of ``path``: a column, or a value it already knows."""
+        expr, spec = self.resolver.resolve(path)
+        if isinstance(expr, BindParameter):
+            return Value(expr.value, spec, "field", label)
+        return Column(expr, spec, label)
+
     def auth_value(self, path: tuple[str, ...]) -> Value:
         """``@auth.<path>``."""
-        label = ".".join(("@auth", *path))
+        label = path_text(("@auth", *path))
         name, rest = (path[0], path[1:]) if path else ("", ())
         if name in AUTH_NAMES and not rest:
             return Value(getattr(self.auth, name), TEXT, "macro", label)
@@ -184,7 +195,7 @@ class Compiler:
 
     def request_value(self, path: tuple[str, ...]) -> Value:
         """``@request.method`` or ``@request.body.<field>``, typed like that field."""
-        label = ".".join(("@request", *path))
+        label = path_text(("@request", *path))
         if path == ("method",):
             return Value(self.request.method, TEXT, "macro", label)
         if len(path) == 2 and path[0] == "body":

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from apprun.lib.rules import is_index
+
 
 class RuleCompileError(ValueError):
     """A rule that parses but cannot be compiled for a collection: an unknown field, function or
@@ -28,12 +30,16 @@ class AuthInfo:
     claims: Mapping[str, Any] = field(default_factory=dict)
 
     def claim(self, path: tuple[str, ...]) -> Any:
-        """``@auth.claims.a.b``: the nested claim, or None when any step is missing."""
+        """``@auth.claims.a.b`` (``a[0]`` indexes a list): the nested claim, or None when any
+        step is missing."""
         current: Any = self.claims
         for key in path:
-            if not isinstance(current, Mapping) or key not in current:
+            if isinstance(current, list | tuple) and is_index(key) and int(key) < len(current):
+                current = current[int(key)]
+            elif isinstance(current, Mapping) and key in current:
+                current = current[key]
+            else:
                 return None
-            current = current[key]
         return current
 
 

@@ -2,7 +2,8 @@
 candidate row's values (insert checks), or bare field types (validation).
 
 A path such as ``category.owner.email`` follows relation fields: each hop is a correlated
-scalar subquery on the target table (``SELECT email FROM users WHERE users.id = …``).
+scalar subquery on the target table (``SELECT email FROM users WHERE users.id = …``). Paths
+with an index (``tags[0]``) and ``@path.*`` (storage policies only) are refused.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Final, Protocol
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from apprun.lib.rules import is_index, path_text
 from apprun.modules.data.ddl import column_type
 from apprun.modules.data.rules.context import RuleCompileError
 from apprun.modules.data.schemas import CollectionSpec, FieldSpec
@@ -38,7 +40,11 @@ class Resolver(Protocol):
         ...
 
     def resolve(self, path: tuple[str, ...]) -> tuple[ColumnElement[Any], FieldSpec]:
-        """The expression of ``path`` and its field; RuleCompileError when there is none."""
+        """The expression of ``path`` and its field; RuleCompileError when there is none.
+
+        ``path`` is a field's (``("category", "name")``), or ``("@path", *rest)`` for
+        ``@path.<rest>``; an index ``[N]`` is the part ``"N"``.
+        """
         ...
 
 
@@ -55,9 +61,13 @@ def walk_path(
     spec: CollectionSpec, path: tuple[str, ...], collections: Mapping[str, CollectionSpec]
 ) -> list[Hop]:
     """Check ``path`` against the collections and return its steps, first to last."""
-    shown = ".".join(path)
+    shown = path_text(path)
     if not path:
         raise RuleCompileError("an empty field path")
+    if path[0] == "@path":
+        raise RuleCompileError(f"'{shown}': @path is only available in storage policies")
+    if any(is_index(part) for part in path):
+        raise RuleCompileError(f"'{shown}': indexes are not supported on collection fields")
     if len(path) - 1 > MAX_RELATION_DEPTH:
         raise RuleCompileError(
             f"'{shown}' follows {len(path) - 1} relations; at most {MAX_RELATION_DEPTH} are allowed"
