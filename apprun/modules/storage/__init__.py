@@ -18,6 +18,7 @@ from apprun.modules.storage.kernel import AuditRecord, Limits, PlacementOf, Stor
 from apprun.modules.storage.listing import ListingService
 from apprun.modules.storage.objects import ObjectService
 from apprun.modules.storage.policies import CallerRoles, StorageAccess
+from apprun.modules.storage.quota import QuotaService
 from apprun.modules.storage.routes import build_routers
 from apprun.modules.storage.signing import SigningService
 from apprun.modules.storage.sweep import Sweeper, SweepReport
@@ -54,6 +55,7 @@ class StorageService:
         self.transfer = TransferService(self.objects)
         self.signing = SigningService(self.kernel, self.objects)
         self.sweeper = Sweeper(self.kernel)
+        self.quota = QuotaService(self.kernel)
 
     @property
     def blobs(self) -> BlobStores:
@@ -71,4 +73,6 @@ class StorageService:
         await self.kernel.blobs.close()
 
     def routers(self) -> list[APIRouter]:
-        return build_routers(self.buckets, self.objects, self.listing, self.transfer, self.signing)
+        return build_routers(
+            self.buckets, self.objects, self.listing, self.transfer, self.signing, self.quota
+        )

@@ -111,7 +111,7 @@ class ObjectService:
         gates = await self._write_gates(ctx, bucket, upsert, checked)
         if not any(gate is not None and gate.granted for gate in gates):
             raise AccessDenied()
-        await self._check_quota(ctx, source.length or 0, 1)
+        await self._check_quota(ctx, bucket_id, key, source.length or 0)
         version = new_id()
         ingest = Ingest(source.chunks, 0 if placeholder else limit)
         blobs = self.k.store_of(ctx)
@@ -259,9 +259,14 @@ class ObjectService:
         await blobs.delete([blob_key(v) for v in versions] + derived)
 
     # Quota
-    async def _check_quota(self, ctx: RequestContext, size: int, count: int) -> None:
+    async def _check_quota(self, ctx: RequestContext, bucket_id: str, key: str, size: int) -> None:
+        """Refuse early what the quota cannot hold; an overwrite counts the difference."""
         async with (await self.k.db(ctx)).read() as conn:
-            await self._quota_in(conn, size, count)
+            existing = await store.select_object(conn, bucket_id, key)
+            if existing is None:
+                await self._quota_in(conn, size, 1)
+            else:
+                await self._quota_in(conn, size - existing["size"], 0)
 
     async def _quota_in(self, conn: AsyncConnection, size: int, count: int) -> None:
         config = await store.select_config(conn)

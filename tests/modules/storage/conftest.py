@@ -78,3 +78,14 @@ def storage_error(response: httpx.Response) -> tuple[int, str, str]:
     body = response.json()
     assert set(body) == {"statusCode", "error", "message", "code"}, body
     return response.status_code, body["statusCode"], body["code"]
+
+
+async def other_project(kit: Kit, project: str = "other") -> Kit:
+    """A second project (created by the platform admin) and a Kit on it."""
+    response = await kit.client.post(
+        "/admin/v1/projects",
+        headers=await kit.env.admin_headers(),
+        json={"id": project, "name": project.title()},
+    )
+    assert response.status_code == 201, response.text
+    return Kit(kit.env, project)

@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from apprun.modules.storage.buckets import BucketService
 from apprun.modules.storage.listing import ListingService
 from apprun.modules.storage.objects import ObjectService
+from apprun.modules.storage.quota import QuotaService
+from apprun.modules.storage.routes.admin import build_admin_router
 from apprun.modules.storage.routes.buckets import build_bucket_router
 from apprun.modules.storage.routes.objects import build_object_router
 from apprun.modules.storage.signing import SigningService
@@ -19,8 +21,10 @@ def build_routers(
     listing: ListingService,
     transfer: TransferService,
     signing: SigningService,
+    quota: QuotaService,
 ) -> list[APIRouter]:
     return [
         build_bucket_router(buckets, objects),
         build_object_router(objects, listing, transfer, signing),
+        build_admin_router(quota),
     ]
