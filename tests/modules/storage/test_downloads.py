@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +194,16 @@ async def test_public_and_private_access(kit: Kit) -> None:
     assert info.json()["size"] == 6
     no_auth = await kit.client.get("/storage/v1/object/authenticated/pub/a.txt")
     assert storage_error(no_auth) == (400, "400", "InvalidRequest")
+
+
+async def test_missing_bytes(kit: Kit) -> None:
+    service = await seeded(kit)
+    root = Path(kit.env.services.settings.data_dir) / "storage"
+    for path in root.rglob("*"):
+        if path.is_file():
+            path.unlink()
+    got = await kit.client.get("/storage/v1/object/d/f.txt", headers=service)
+    assert storage_error(got) == (400, "404", "NoSuchKey")
+    assert got.json()["error"] == "Not found"
+    assert got.json()["message"] == "The resource was not found"
+    assert got.headers["cache-control"] == "no-store"

@@ -205,3 +205,17 @@ async def test_quota_objects(kit: Kit) -> None:
     assert overwrite.status_code == 200, overwrite.text
     await quota(kit, quota_objects=None)
     assert (await kit.put("q", "c", b"3")).status_code == 200
+
+
+@pytest.mark.parametrize("size", [1024 * 1024, 3 * 1024 * 1024])
+async def test_user_metadata_limit(kit: Kit, size: int) -> None:
+    await kit.bucket("m")
+    huge = '{"k": "' + "x" * size + '"}'
+    response = await kit.client.post(
+        "/storage/v1/object/m/f.txt",
+        headers=await kit.service(),
+        data={"metadata": huge},
+        files={"": ("f.txt", b"x", "text/plain")},
+    )
+    assert storage_error(response) == (400, "413", "EntityTooLarge")
+    assert await count_rows(kit, "m") == 0

@@ -208,3 +208,14 @@ async def test_signed_upload_scope_and_expiry(kit: Kit, clock: ManualClock) -> N
         f"/storage/v1/object/upload/sign/s/other.txt?token={token}", content=b"late"
     )
     assert storage_error(late) == (400, "400", "InvalidJWT")
+
+
+async def test_sign_expiry_too_long(kit: Kit) -> None:
+    await seeded(kit)
+    response = await kit.client.post(
+        "/storage/v1/object/sign/s/other.txt",
+        headers=await kit.service(),
+        json={"expiresIn": 10**12},
+    )
+    assert storage_error(response) == (400, "400", "InvalidParameter")
+    assert response.json()["message"] == "Invalid Parameter expiresIn"

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import orjson
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Message
@@ -114,7 +115,16 @@ async def _form(request: Request, limit: int) -> FormData:
             raise EntityTooLarge(details={"limit": limit})
         return message
 
-    return await Request(request.scope, limited).form(max_files=1, max_fields=20)
+    try:
+        # Text fields may be a little over METADATA_LIMIT, so that _multipart names the
+        # problem (EntityTooLarge) instead of the parser (a bare 400).
+        return await Request(request.scope, limited).form(
+            max_files=1, max_fields=20, max_part_size=METADATA_LIMIT + MULTIPART_OVERHEAD
+        )
+    except HTTPException as error:
+        if "maximum size" in str(error.detail):
+            raise EntityTooLarge("The user metadata is larger than 1 MiB") from None
+        raise
 
 
 def _multipart(form: FormData) -> Source:
