@@ -19,6 +19,7 @@ from apprun.modules.storage.kernel import AuditRecord, Limits, PlacementOf, Stor
 from apprun.modules.storage.listing import ListingService
 from apprun.modules.storage.objects import ObjectService
 from apprun.modules.storage.policies import CallerRoles, StorageAccess
+from apprun.modules.storage.quota import QuotaService
 from apprun.modules.storage.resumable import ResumableService
 from apprun.modules.storage.routes import build_routers
 from apprun.modules.storage.signing import SigningService
@@ -60,6 +61,7 @@ class StorageService:
         self.sweeper = Sweeper(self.kernel)
         self.versions = VersionService(self.objects)
         self.images = ImageService(self.kernel)
+        self.quota = QuotaService(self.kernel)
 
     @property
     def blobs(self) -> BlobStores:
@@ -94,4 +96,5 @@ class StorageService:
             self.versions,
             self.images,
             self.resumable,
+            self.quota,
         )

@@ -1,8 +1,9 @@
 """Bucket names, object keys and MIME types: what Supabase Storage accepts, and no more.
 
 Keys are ASCII from a safe set (no ``%``, ``#``, ``\\``, control characters), without ``.``
-or ``..`` segments, at most ``MAX_KEY_LENGTH`` characters. They never become file paths
-(bytes live under generated ids), but a key that could be read two ways is refused anyway.
+or ``..`` segments, without a leading ``/`` (the SDKs strip it), at most ``MAX_KEY_LENGTH``
+characters. They never become file paths (bytes live under generated ids), but a key that
+could be read two ways is refused anyway.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def object_key(key: object) -> str:
         not text
         or len(text) > MAX_KEY_LENGTH
         or not _KEY.match(text)
+        or text.startswith("/")
         or any(part in (".", "..") for part in text.split("/"))
     ):
         shown = text[:200] if text.isprintable() else repr(text[:200])

@@ -114,7 +114,7 @@ class ObjectService:
         gates = await self.write_gates(ctx, bucket, upsert, checked)
         if not any(gate is not None and gate.granted for gate in gates):
             raise AccessDenied()
-        await self.check_quota(ctx, source.length or 0, 1)
+        await self.check_quota(ctx, bucket_id, key, source.length or 0)
         return await self.finish(
             ctx, bucket, key, source, upsert=upsert, owner=owner_id, gates=gates
         )
@@ -291,9 +291,14 @@ class ObjectService:
         await blobs.delete([blob_key(v) for v in versions] + derived)
 
     # Quota
-    async def check_quota(self, ctx: RequestContext, size: int, count: int) -> None:
+    async def check_quota(self, ctx: RequestContext, bucket_id: str, key: str, size: int) -> None:
+        """Refuse early what the quota cannot hold; an overwrite counts the difference."""
         async with (await self.k.db(ctx)).read() as conn:
-            await self._quota_in(conn, size, count)
+            existing = await store.select_object(conn, bucket_id, key)
+            if existing is None:
+                await self._quota_in(conn, size, 1)
+            else:
+                await self._quota_in(conn, size - existing["size"], 0)
 
     async def _quota_in(self, conn: AsyncConnection, size: int, count: int) -> None:
         config = await store.select_config(conn)

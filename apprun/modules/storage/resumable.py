@@ -199,7 +199,7 @@ class ResumableService:
             check_declared(wanted.content_type, allowed_types(bucket))
         if signature is None:
             await self.objects.preflight(ctx, wanted.bucket, wanted.name, upsert=upsert)
-        await self.objects.check_quota(ctx, length or 0, 1)
+        await self.objects.check_quota(ctx, wanted.bucket, wanted.name, length or 0)
         now = self.k.clock.now()
         row: dict[str, Any] = {
             "id": new_id(),

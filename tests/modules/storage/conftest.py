@@ -119,3 +119,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+
+
+async def other_project(kit: Kit, project: str = "other") -> Kit:
+    """A second project (created by the platform admin) and a Kit on it."""
+    response = await kit.client.post(
+        "/admin/v1/projects",
+        headers=await kit.env.admin_headers(),
+        json={"id": project, "name": project.title()},
+    )
+    assert response.status_code == 201, response.text
+    return Kit(kit.env, project)

@@ -8,7 +8,9 @@ from apprun.modules.storage.buckets import BucketService
 from apprun.modules.storage.images import ImageService
 from apprun.modules.storage.listing import ListingService
 from apprun.modules.storage.objects import ObjectService
+from apprun.modules.storage.quota import QuotaService
 from apprun.modules.storage.resumable import ResumableService
+from apprun.modules.storage.routes.admin import build_admin_router
 from apprun.modules.storage.routes.buckets import build_bucket_router
 from apprun.modules.storage.routes.objects import build_object_router
 from apprun.modules.storage.routes.render import build_render_router
@@ -27,10 +29,12 @@ def build_routers(
     versions: VersionService,
     images: ImageService,
     resumable: ResumableService,
+    quota: QuotaService,
 ) -> list[APIRouter]:
     return [
         build_bucket_router(buckets, objects),
         build_object_router(objects, listing, transfer, signing, versions),
         build_render_router(objects, images, signing),
         build_tus_router(resumable),
+        build_admin_router(quota),
     ]

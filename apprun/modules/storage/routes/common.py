@@ -7,13 +7,15 @@ import base64
 import binascii
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, Final
 from urllib.parse import quote
 
 import orjson
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Message
@@ -65,17 +67,24 @@ def upsert_flag(request: Request) -> bool:
     return request.headers.get("x-upsert", "").lower() == "true"
 
 
-async def upload_source(request: Request, limit: int) -> Source:
+@asynccontextmanager
+async def upload_source(request: Request, limit: int) -> AsyncIterator[Source]:
     """The object in an upload request: the first file part of a multipart form (any field
-    name), or the raw body."""
+    name), or the raw body. A form's spooled files are closed on the way out, whether or
+    not the upload read them."""
     content_type = request.headers.get("content-type", "")
     if content_type.lower().startswith("multipart/form-data"):
-        return await _multipart(request, limit)
+        form = await _form(request, limit)
+        try:
+            yield _multipart(form)
+        finally:
+            await form.close()
+        return
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) == 0:
         raise NoContent()
     cache = request.headers.get("cache-control") or "no-cache"
-    return Source(
+    yield Source(
         chunks=_raw(request),
         content_type=content_type or "application/octet-stream",
         cache_control=cache,
@@ -94,7 +103,7 @@ async def _raw(request: Request) -> AsyncIterator[bytes]:
         raise NoContent()
 
 
-async def _multipart(request: Request, limit: int) -> Source:
+async def _form(request: Request, limit: int) -> FormData:
     received = 0
     receive = request.receive
 
@@ -106,7 +115,19 @@ async def _multipart(request: Request, limit: int) -> Source:
             raise EntityTooLarge(details={"limit": limit})
         return message
 
-    form = await Request(request.scope, limited).form(max_files=1, max_fields=20)
+    try:
+        # Text fields may be a little over METADATA_LIMIT, so that _multipart names the
+        # problem (EntityTooLarge) instead of the parser (a bare 400).
+        return await Request(request.scope, limited).form(
+            max_files=1, max_fields=20, max_part_size=METADATA_LIMIT + MULTIPART_OVERHEAD
+        )
+    except HTTPException as error:
+        if "maximum size" in str(error.detail):
+            raise EntityTooLarge("The user metadata is larger than 1 MiB") from None
+        raise
+
+
+def _multipart(form: FormData) -> Source:
     upload = next((v for v in form.values() if isinstance(v, UploadFile)), None)
     if upload is None:
         raise NoContent()
@@ -125,11 +146,8 @@ async def _multipart(request: Request, limit: int) -> Source:
 
 
 async def _spooled(upload: UploadFile) -> AsyncIterator[bytes]:
-    try:
-        while chunk := await upload.read(CHUNK):
-            yield chunk
-    finally:
-        await upload.close()
+    while chunk := await upload.read(CHUNK):
+        yield chunk
 
 
 def _json_object(text: str | None) -> dict[str, Any] | None:
@@ -223,7 +241,6 @@ def object_headers(
     headers = {
         "ETag": f'"{row["etag"]}"',
         "Last-Modified": http_date(row["updated_at"]),
-        "X-Content-Type-Options": "nosniff",
         "X-Robots-Tag": "none",
     }
     if expires is not None:

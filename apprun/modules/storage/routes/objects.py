@@ -45,8 +45,8 @@ def build_object_router(
         request: Request, ctx: Ctx, bucket: str, key: str, upsert: bool
     ) -> dict[str, Any]:
         limit = k.file_size_limit(await k.bucket(ctx, bucket))
-        source = await upload_source(request, limit)
-        row = await objects.upload(ctx, bucket, key, source, upsert=upsert)
+        async with upload_source(request, limit) as source:
+            row = await objects.upload(ctx, bucket, key, source, upsert=upsert)
         return {"Id": row["id"], "Key": f"{bucket}/{row['name']}"}
 
     @router.post("/list/{bucket}")

@@ -54,16 +54,16 @@ def build_signed_router(objects: ObjectService, signing: SigningService) -> APIR
     async def signed_upload(bucket: str, key: str, request: Request, ctx: Ctx) -> dict[str, Any]:
         claims = signing.verify(ctx, request.query_params.get("token"), "upload", bucket, key)
         limit = k.file_size_limit(await k.bucket(ctx, bucket))
-        source = await upload_source(request, limit)
-        row = await objects.upload(
-            ctx,
-            bucket,
-            key,
-            source,
-            upsert=bool(claims.get("upsert")),
-            owner=claims.get("owner") or False,
-            checked=False,
-        )
+        async with upload_source(request, limit) as source:
+            row = await objects.upload(
+                ctx,
+                bucket,
+                key,
+                source,
+                upsert=bool(claims.get("upsert")),
+                owner=claims.get("owner") or False,
+                checked=False,
+            )
         return {"Key": f"{bucket}/{row['name']}"}
 
     return router
