@@ -49,6 +49,14 @@ class Kit:
         headers = {"apikey": anon["apikey"], "Authorization": f"Bearer {session['access_token']}"}
         return session["user"]["id"], headers
 
+    async def blob_keys(self) -> list[str]:
+        """Every blob of the project in its store (temporary files included), sorted."""
+        store = self.env.services.storage.blobs.project(self.project)
+        keys: set[str] = set()
+        for prefix in ("", ".tmp/"):
+            keys |= {entry.key async for entry in store.list(prefix)}
+        return sorted(keys)
+
     async def bucket(self, name: str, **options: Any) -> dict[str, Any]:
         response = await self.client.post(
             "/storage/v1/bucket", headers=await self.service(), json={"name": name, **options}

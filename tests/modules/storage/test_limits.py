@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +17,6 @@ PNG = (
 )
 
 
-def blob_files(kit: Kit) -> list[Path]:
-    root = Path(kit.env.services.settings.data_dir) / "storage"
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
 async def count_rows(kit: Kit, bucket: str) -> int:
     response = await kit.client.post(
         f"/storage/v1/object/list-v2/{bucket}", headers=await kit.service(), json={}
@@ -34,7 +28,7 @@ async def test_content_length_over_bucket_limit(kit: Kit) -> None:
     await kit.bucket("small", file_size_limit=10)
     ok = await kit.put("small", "ok.txt", b"0123456789")
     assert ok.status_code == 200
-    before = blob_files(kit)
+    before = await kit.blob_keys()
     big = await kit.put("small", "big.txt", b"01234567890")
     assert storage_error(big) == (400, "413", "EntityTooLarge")
     assert big.json()["message"] == "The object exceeded the maximum allowed size"
@@ -45,12 +39,12 @@ async def test_content_length_over_bucket_limit(kit: Kit) -> None:
     )
     assert storage_error(form) == (400, "413", "EntityTooLarge")
     assert await count_rows(kit, "small") == 1
-    assert blob_files(kit) == before
+    assert await kit.blob_keys() == before
 
 
 async def test_chunked_body_over_limit_stores_nothing(kit: Kit) -> None:
     await kit.bucket("small", file_size_limit=100)
-    before = blob_files(kit)
+    before = await kit.blob_keys()
 
     async def body() -> AsyncIterator[bytes]:
         for _ in range(5):
@@ -64,7 +58,7 @@ async def test_chunked_body_over_limit_stores_nothing(kit: Kit) -> None:
     assert "content-length" not in response.request.headers
     assert storage_error(response) == (400, "413", "EntityTooLarge")
     assert await count_rows(kit, "small") == 0
-    assert blob_files(kit) == before
+    assert await kit.blob_keys() == before
 
     async def fits() -> AsyncIterator[bytes]:
         for _ in range(2):
@@ -76,7 +70,7 @@ async def test_chunked_body_over_limit_stores_nothing(kit: Kit) -> None:
         content=fits(),
     )
     assert ok.status_code == 200, ok.text
-    assert len(blob_files(kit)) == len(before) + 1
+    assert len(await kit.blob_keys()) == len(before) + 1
 
 
 @pytest.mark.parametrize(
@@ -104,12 +98,12 @@ async def test_allowed_mime_types(kit: Kit, allowed: list[str], declared: str, o
 async def test_magic_bytes(kit: Kit) -> None:
     await kit.bucket("img", allowed_mime_types=["image/*"])
     await kit.bucket("any")
-    before = blob_files(kit)
+    before = await kit.blob_keys()
     fake = await kit.put(
         "img", "x.png", b"<!DOCTYPE html><script>1</script>", content_type="image/png"
     )
     assert storage_error(fake) == (400, "415", "InvalidMimeType")
-    assert blob_files(kit) == before
+    assert await kit.blob_keys() == before
     real = await kit.put("img", "r.png", PNG, content_type="application/octet-stream")
     assert real.status_code == 200, real.text
     sniffed = await kit.put("any", "r", PNG, content_type="application/octet-stream")

@@ -190,7 +190,6 @@ async def test_metadata_and_size_policies(kit: Kit) -> None:
     assert [e["name"] for e in listed.json()] == ["s.txt"]
 
 
-@pytest.mark.xfail(reason="needs @path grammar", strict=True)
 async def test_path_segments_policy(kit: Kit) -> None:
     await kit.bucket(
         "f",
