@@ -11,11 +11,14 @@ from apprun.core.ids import new_id
 from apprun.modules.storage import hooks, names, render, store
 from apprun.modules.storage.errors import (
     AccessDenied,
+    EntityTooLarge,
+    InvalidMimeType,
     InvalidRequest,
     NoSuchKey,
     ResourceAlreadyExists,
 )
-from apprun.modules.storage.objects import ObjectService, blob_key, caller_id
+from apprun.modules.storage.names import mime_allowed
+from apprun.modules.storage.objects import ObjectService, allowed_types, blob_key, caller_id
 
 
 class TransferService:
@@ -43,6 +46,7 @@ class TransferService:
                 "path_tokens": orjson.dumps(names.segments(target)).decode(),
                 "updated_at": now,
             }
+            self._fits(destination, row["size"], row["mime_type"])
             candidate = {**moved, "user_metadata": _loads(row["metadata"])}
             if not (insert.allows(candidate) and update.allows(candidate)):
                 raise AccessDenied()
@@ -90,6 +94,7 @@ class TransferService:
             values["metadata"] = (
                 None if user_metadata is None else orjson.dumps(user_metadata).decode()
             )
+        self._fits(destination, values["size"], values["mime_type"])
         insert = await self.k.gate(ctx, destination, "insert")
         update = await self.k.gate(ctx, destination, "update") if upsert else None
         if not insert.granted and not (update and update.granted):
@@ -111,6 +116,14 @@ class TransferService:
             hooks.ObjectChanged(ctx.project, target_bucket, target, render.object_info(new)),
         )
         return {"Id": new["id"], "Key": f"{target_bucket}/{target}", **render.object_row(new)}
+
+    def _fits(self, destination: dict[str, Any], size: int, mime: str) -> None:
+        """An object moved or copied into a bucket meets that bucket's limits."""
+        limit = self.k.file_size_limit(destination)
+        if size > limit:
+            raise EntityTooLarge(details={"limit": limit})
+        if not mime_allowed(mime, allowed_types(destination)):
+            raise InvalidMimeType(f"mime type {mime} is not supported", details={"type": mime})
 
 
 def _endpoints(body: dict[str, Any]) -> tuple[str, str, str, str]:

@@ -451,3 +451,29 @@ async def test_hooks(kit: Kit) -> None:
     assert all(h.project == "default" for h in seen)
     assert seen[2].payload.name == "a.txt" and seen[2].payload.object["size"] == 2
     assert seen[3].payload.bucket == "h"
+
+
+async def test_copy_and_move_meet_the_destination_buckets_limits(kit: Kit) -> None:
+    await kit.bucket("any")
+    await kit.bucket("small", file_size_limit=4, allowed_mime_types=["image/*"])
+    assert (await kit.put("any", "big.txt", b"more than four bytes")).status_code == 200
+    service = await kit.service()
+    body = {"bucketId": "any", "sourceKey": "big.txt", "destinationBucket": "small"}
+    for route in ("copy", "move"):
+        refused = await kit.client.post(
+            f"/storage/v1/object/{route}",
+            headers=service,
+            json={**body, "destinationKey": f"{route}.txt"},
+        )
+        assert storage_error(refused) == (400, "413", "EntityTooLarge"), route
+    await kit.bucket("images", allowed_mime_types=["image/*"])
+    wrong = await kit.client.post(
+        "/storage/v1/object/copy",
+        headers=service,
+        json={**body, "destinationBucket": "images", "destinationKey": "x.txt"},
+    )
+    assert storage_error(wrong) == (400, "415", "InvalidMimeType")
+    listed = await kit.client.post(
+        "/storage/v1/object/list/any", headers=service, json={"prefix": ""}
+    )
+    assert [entry["name"] for entry in listed.json()] == ["big.txt"]
