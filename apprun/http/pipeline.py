@@ -42,6 +42,12 @@ from apprun.modules.platform import DEFAULT_PROJECT, PlatformService
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/_/")
 SUPPORTED_LOCALES = ["en", "zh-CN"]
 AUTH_PREFIX = "/auth/v1/"
+STORAGE_READS = ("/storage/v1/object/", "/storage/v1/render/image/")
+STORAGE_AUTHENTICATED = (
+    "/storage/v1/object/authenticated/",
+    "/storage/v1/object/info/authenticated/",
+    "/storage/v1/render/image/authenticated/",
+)
 
 
 Authenticate = Callable[[Placement, str], Awaitable[Principal]]
@@ -179,6 +185,8 @@ class PipelineMiddleware:
         try:
             principal = await self.authenticate(placement, token)
         except AppError as error:
+            if _optional_read(scope):
+                return Caller(project, key_principal, placement, credential)
             if not scope["path"].startswith(AUTH_PREFIX):
                 raise InvalidToken(error.detail_message) from None
             # GoTrue's public endpoints ignore a stale token; user endpoints say why.
@@ -203,6 +211,17 @@ class PipelineMiddleware:
                 headers={"Retry-After": str(retry), **_str_headers(_limit_headers(decision))},
             )
         return decision
+
+
+def _optional_read(scope: Scope) -> bool:
+    """Storage's downloads and info treat a refused token as none, as Supabase does: public
+    files stay readable with a stale session (``authenticated`` routes still refuse)."""
+    path = scope["path"]
+    return (
+        scope.get("method") in ("GET", "HEAD")
+        and path.startswith(STORAGE_READS)
+        and not path.startswith(STORAGE_AUTHENTICATED)
+    )
 
 
 def _is_user_token(token: str) -> bool:

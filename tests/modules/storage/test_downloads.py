@@ -204,3 +204,16 @@ async def test_missing_bytes(kit: Kit) -> None:
     assert got.json()["error"] == "Not found"
     assert got.json()["message"] == "The resource was not found"
     assert got.headers["cache-control"] == "no-store"
+
+
+async def test_a_refused_token_reads_public_files_as_anonymous(kit: Kit) -> None:
+    await kit.bucket("pub", public=True)
+    assert (await kit.put("pub", "f.txt", b"hello")).status_code == 200
+    _, user = await kit.user("stale@example.com")
+    signed_out = await kit.client.post("/auth/v1/logout", headers=user)
+    assert signed_out.status_code == 204, signed_out.text
+    got = await kit.client.get("/storage/v1/object/pub/f.txt", headers=user)
+    assert got.status_code == 200
+    assert got.content == b"hello"
+    refused = await kit.client.get("/storage/v1/object/authenticated/pub/f.txt", headers=user)
+    assert storage_error(refused) == (400, "403", "AccessDenied")
