@@ -35,7 +35,7 @@ class Plan:
     @classmethod
     def of(cls, quick: bool) -> Plan:
         if quick:
-            return cls("quick", ["list", "get", "create", "auth-get"], [32], 1, 5, 1)
+            return cls("quick", ["list", "get", "create"], [32], 1, 5, 1)
         return cls("full", ALL_SCENARIOS, [32, 128], 3, 15, 2)
 
 
