@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import threading
 from pathlib import Path
 
@@ -44,6 +45,19 @@ def cpu_seconds(root: int) -> float:
         if fields:  # utime stime cutime cstime: fields 14-17 of stat, 12-15 here
             total += sum(int(f) for f in fields[11:15])
     return total / _TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every core spent not idle since boot (the first line of /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICKS
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's waited-for children (wrk, once it has exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_bytes(root: int) -> int:

@@ -80,6 +80,8 @@ def aggregate(cells: list[dict]) -> dict[tuple[str, int, str], dict]:
         med["errors"] = sum(r["errors"] for r in runs)
         med["requests"] = sum(r["requests"] for r in runs)
         med["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+        others = [r["other_cpu_pct"] for r in runs if "other_cpu_pct" in r]
+        med["other_cpu_pct"] = max(others) if others else None
         med["runs"] = len(runs)
         med["spread_pct"] = (max(rps) - min(rps)) / statistics.mean(rps) * 100 if rps else 0
         out[key] = med
@@ -175,8 +177,8 @@ def markdown(meta: dict, agg: dict, table: list[dict]) -> str:
         "Medians over the runs; spread = (max - min) / mean of requests/s between runs.",
         "",
         "| scenario | conns | server | req/s | p50 ms | p90 ms | p99 ms | errors "
-        "| CPU ms/req | peak RSS MiB | start s | spread |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU ms/req | peak RSS MiB | start s | spread | other load |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (scenario, conns, target), a in agg.items():
         spread = f"{a['spread_pct']:.1f} %" if a["runs"] > 1 else "—"
@@ -184,13 +186,15 @@ def markdown(meta: dict, agg: dict, table: list[dict]) -> str:
             f"| {scenario} | {conns} | {target} | {_f(a['rps'])} | {a['p50_ms']:.2f} "
             f"| {a['p90_ms']:.2f} | {a['p99_ms']:.2f} | {a['errors']} "
             f"| {a['cpu_ms_per_request']:.3f} | {a['peak_rss_mb']:.0f} | {a['startup_s']:.2f} "
-            f"| {spread} |"
+            f"| {spread} | {_f(a['other_cpu_pct'])} % |"
         )
     lines += [
         "",
         "Errors are non-2xx answers plus socket errors. CPU is user + system time of the "
         "server's whole process tree during the measured run, per request; RSS is the "
-        "tree's, sampled every 0.25 s. wrk runs on the same cores as the server.",
+        "tree's, sampled every 0.25 s. wrk runs on the same cores as the server. Other load is "
+        "the CPU the rest of the machine used during the run (neither the server nor wrk), in % "
+        "of one core, the largest over the runs: above a few % the cell was disturbed.",
         "",
     ]
     return "\n".join(lines)

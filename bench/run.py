@@ -118,9 +118,12 @@ def run_cell(
                 stderr=subprocess.DEVNULL,
             )
         cpu_before = procstat.cpu_seconds(server.pid)
+        busy_before, wrk_before = procstat.machine_busy_seconds(), procstat.children_cpu_seconds()
         with procstat.PeakRss(server.pid) as rss:
             result = wrk.run(server.url, lua, conns, plan.seconds)
         cpu = procstat.cpu_seconds(server.pid) - cpu_before
+        wrk_cpu = procstat.children_cpu_seconds() - wrk_before
+        other = procstat.machine_busy_seconds() - busy_before - cpu - wrk_cpu
         if spy:
             spy.wait()
         return {
@@ -130,6 +133,9 @@ def run_cell(
             **asdict(result),
             "cpu_ms_per_request": cpu * 1000 / max(result.requests, 1),
             "peak_rss_mb": rss.peak / 2**20,
+            "wrk_cpu_pct": wrk_cpu * 100 / result.seconds,
+            # Anything else busy on the machine meanwhile (other processes), in % of one core.
+            "other_cpu_pct": max(other, 0.0) * 100 / result.seconds,
             "startup_s": startup,
         }
     finally:
