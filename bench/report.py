@@ -193,8 +193,9 @@ def markdown(meta: dict, agg: dict, table: list[dict]) -> str:
         "Errors are non-2xx answers plus socket errors. CPU is user + system time of the "
         "server's whole process tree during the measured run, per request; RSS is the "
         "tree's, sampled every 0.25 s. wrk runs on the same cores as the server. Other load is "
-        "the CPU the rest of the machine used during the run (neither the server nor wrk), in % "
-        "of one core, the largest over the runs: above a few % the cell was disturbed.",
+        "the CPU the rest of the machine used during the run (not the server, wrk or the "
+        "bench), in % of one core, the largest over the runs: above a few % the cell was "
+        "disturbed.",
         "",
     ]
     return "\n".join(lines)

@@ -119,11 +119,13 @@ def run_cell(
             )
         cpu_before = procstat.cpu_seconds(server.pid)
         busy_before, wrk_before = procstat.machine_busy_seconds(), procstat.children_cpu_seconds()
+        own_before = time.process_time()  # this process: the RSS sampler
         with procstat.PeakRss(server.pid) as rss:
             result = wrk.run(server.url, lua, conns, plan.seconds)
         cpu = procstat.cpu_seconds(server.pid) - cpu_before
         wrk_cpu = procstat.children_cpu_seconds() - wrk_before
-        other = procstat.machine_busy_seconds() - busy_before - cpu - wrk_cpu
+        own = time.process_time() - own_before
+        other = procstat.machine_busy_seconds() - busy_before - cpu - wrk_cpu - own
         if spy:
             spy.wait()
         return {
