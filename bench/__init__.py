@@ -1,0 +1,1 @@
+"""Load benchmark: apprun against PocketBase on the same machine and data (``make bench``)."""
