@@ -216,15 +216,7 @@ class AccessControl:
         policy = getattr(spec.policies, operation)
         if not permits(granted, f"rest:{spec.name}:{operation}") or policy is None:
             raise denied(ctx, f"permission denied for table {spec.name}")
-        principal = ctx.principal
-        auth = AuthInfo(
-            id=principal.subject if principal.role.value == "authenticated" else None,
-            role=principal.role.value,
-            roles=roles,
-            email=principal.email,
-            aal=principal.aal,
-            claims=principal.claims,
-        )
+        auth = AuthInfo.of(ctx.principal, roles)
         known = dict(collections)
         request = RequestInfo(method, body if isinstance(body, dict) else None)
         return Gate(

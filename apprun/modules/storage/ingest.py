@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import Final
+from typing import Any, Final
 
+import orjson
 import puremagic
 
 from apprun.modules.storage.errors import EntityTooLarge, InvalidMimeType
@@ -44,6 +45,18 @@ class Ingest:
                 self.head += chunk[: HEAD_BYTES - len(self.head)]
             self._md5.update(chunk)
             yield chunk
+
+
+def json_object(text: str | None) -> dict[str, Any] | None:
+    """User metadata sent as JSON text: the object, or None when it is not one (ignored, as
+    upstream does)."""
+    if not text:
+        return None
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def sniff(head: bytes) -> str | None:

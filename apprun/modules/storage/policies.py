@@ -212,13 +212,5 @@ class StorageAccess:
         allowed = policy is not None and permits(
             granted, f"storage:{bucket['id']}:{PERMISSION[operation]}"
         )
-        principal = ctx.principal
-        auth = AuthInfo(
-            id=principal.subject if principal.role.value == "authenticated" else None,
-            role=principal.role.value,
-            roles=roles,
-            email=principal.email,
-            aal=principal.aal,
-            claims=principal.claims,
-        )
+        auth = AuthInfo.of(ctx.principal, roles)
         return Gate(allowed, policy or "", auth, lambda p: permits(granted, p), now, dialect)

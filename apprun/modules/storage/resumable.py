@@ -37,7 +37,7 @@ from apprun.modules.storage.errors import (
     UploadGone,
     UploadOffsetConflict,
 )
-from apprun.modules.storage.ingest import check_declared
+from apprun.modules.storage.ingest import check_declared, json_object
 from apprun.modules.storage.kernel import StorageKernel
 from apprun.modules.storage.objects import ObjectService, Source, allowed_types, caller_id
 from apprun.modules.storage.signing import SigningService
@@ -115,7 +115,7 @@ def declared(pairs: dict[str, str]) -> Declared:
         name=names.object_key(name),
         content_type=pairs.get("contentType") or "application/octet-stream",
         cache_control=f"max-age={cache}" if cache.isdigit() else "no-cache",
-        metadata=_json_object(pairs.get("metadata")),
+        metadata=json_object(pairs.get("metadata")),
     )
 
 
@@ -420,13 +420,3 @@ async def _concat(blobs: BlobStore, keys: list[str]) -> AsyncIterator[bytes]:
     for key in keys:
         async for chunk in await blobs.open(key):
             yield chunk
-
-
-def _json_object(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None

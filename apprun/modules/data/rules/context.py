@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from apprun.core.context import Principal
 from apprun.lib.rules import is_index
 
 
@@ -28,6 +29,18 @@ class AuthInfo:
     email: str | None = None
     aal: str | None = None
     claims: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, principal: Principal, roles: tuple[str, ...]) -> AuthInfo:
+        """The caller of a request, holding ``roles``."""
+        return cls(
+            id=principal.subject if principal.role.value == "authenticated" else None,
+            role=principal.role.value,
+            roles=roles,
+            email=principal.email,
+            aal=principal.aal,
+            claims=principal.claims,
+        )
 
     def claim(self, path: tuple[str, ...]) -> Any:
         """``@auth.claims.a.b`` (``a[0]`` indexes a list): the nested claim, or None when any

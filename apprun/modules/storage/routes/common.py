@@ -27,7 +27,7 @@ from apprun.modules.storage.errors import (
     MissingAuthorization,
     NoContent,
 )
-from apprun.modules.storage.ingest import ACTIVE_TYPES
+from apprun.modules.storage.ingest import ACTIVE_TYPES, json_object
 from apprun.modules.storage.names import essence
 from apprun.modules.storage.objects import Source, Stored
 from apprun.modules.web import Ctx
@@ -140,7 +140,7 @@ def _multipart(form: FormData) -> Source:
         chunks=_spooled(upload),
         content_type=fields.get("contentType") or upload.content_type or "application/octet-stream",
         cache_control=f"max-age={cache}" if cache and cache.isdigit() else cache or "no-cache",
-        metadata=_json_object(metadata_text),
+        metadata=json_object(metadata_text),
         length=upload.size,
     )
 
@@ -150,21 +150,11 @@ async def _spooled(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def _json_object(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _header_metadata(value: str | None) -> dict[str, Any] | None:
     if not value:
         return None
     try:
-        return _json_object(base64.b64decode(value, validate=True).decode())
+        return json_object(base64.b64decode(value, validate=True).decode())
     except (binascii.Error, UnicodeDecodeError):
         return None
 
