@@ -6,8 +6,8 @@ Other layers use only what this facade exports.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from apprun.core.actions import Actions
@@ -21,12 +21,12 @@ from apprun.modules.data.actions import register_actions
 from apprun.modules.data.collections import AuditRecord, CollectionService, PlacementOf
 from apprun.modules.data.declarative import SchemaDocument, SchemaPlan, SchemaService
 from apprun.modules.data.roles import RoleService, permits
-from apprun.modules.data.routes.admin import build_admin_router
-from apprun.modules.data.routes.rest import build_rest_router
-from apprun.modules.data.routes.roles import build_roles_router
 from apprun.modules.data.rows import RowService
 from apprun.modules.data.rules import AuthInfo, RequestInfo, RuleCompileError, compile_rule
 from apprun.modules.data.schemas import Collection, CollectionSpec, FieldSpec
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 __all__ = [
     "AuthInfo",
@@ -103,6 +103,12 @@ class DataService:
         register_actions(actions, self.collections, self.rows)
 
     def routers(self) -> list[APIRouter]:
+        # Imported here: other modules' services use this facade (the rule compiler, RBAC)
+        # and must not depend on the web framework through it.
+        from apprun.modules.data.routes.admin import build_admin_router
+        from apprun.modules.data.routes.rest import build_rest_router
+        from apprun.modules.data.routes.roles import build_roles_router
+
         return [
             build_admin_router(self.collections, self.schema),
             build_roles_router(self.roles),

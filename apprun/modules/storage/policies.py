@@ -23,12 +23,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from apprun.core.context import RequestContext
 from apprun.lib.rules import RuleSyntaxError, parse_rule
-
-# The rule language's compiler and RBAC matching, shared with collections (their own
-# facades: importing the data module's facade would pull in its web routes).
-from apprun.modules.data.roles import permits
-from apprun.modules.data.rules import AuthInfo, RequestInfo, RuleCompileError, compile_rule
-from apprun.modules.data.schemas import CollectionSpec, FieldSpec
+from apprun.modules.data import (
+    AuthInfo,
+    CollectionSpec,
+    FieldSpec,
+    RequestInfo,
+    RuleCompileError,
+    compile_rule,
+    permits,
+)
 from apprun.modules.storage.tables import objects
 
 Operation = Literal["select", "insert", "update", "delete"]
