@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +77,24 @@ def node() -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{reason} (under CI=true this is a failure)")
     pytest.skip(reason)
+
+
+def check_js_steps(
+    node: str, script: str, args: list[str], expected: dict[str, Any], subtests: Any
+) -> None:
+    """Run ``tests/e2e/js/<script>`` (it prints one JSON object of named step results) and
+    compare every step with ``expected``, each as a subtest."""
+    done = subprocess.run(
+        [node, str(JS_DIR / script), *args],
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    steps: dict[str, Any] = json.loads(done.stdout)
+    assert list(steps) == list(expected)
+    for name, wanted in expected.items():
+        with subtests.test(name):
+            assert steps[name] == wanted, f"step {name!r}"

@@ -9,8 +9,6 @@ supabase-js side and prints what the client gave back; the assertions are here.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from storage3.exceptions import StorageApiError
 from supabase import Client, ClientOptions, create_client
 
 from apprun.testing.live import LiveServer
-from tests.e2e.conftest import JS_DIR, service_role_key
+from tests.e2e.conftest import check_js_steps, service_role_key
 from tests.e2e.test_supabase_py_admin import anon_key
 
 pytestmark = [
@@ -338,17 +336,6 @@ def test_storage_through_supabase_js(
 ) -> None:
     key = service_role_key(live_server)
     prepare_avatars(live_server, key)
-    done = subprocess.run(
-        [node, str(JS_DIR / "storage.mjs"), live_server.url, key, anon_key(live_server)],
-        cwd=JS_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    check_js_steps(
+        node, "storage.mjs", [live_server.url, key, anon_key(live_server)], JS_EXPECTED, subtests
     )
-    assert done.returncode == 0, done.stderr
-    steps: dict[str, Any] = json.loads(done.stdout)
-    assert list(steps) == list(JS_EXPECTED)
-    for name, expected in JS_EXPECTED.items():
-        with subtests.test(name):
-            assert steps[name] == expected, f"step {name!r}"

@@ -4,14 +4,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 import pytest
 
 from apprun.testing.live import LiveServer
-from tests.e2e.conftest import JS_DIR, service_role_key
+from tests.e2e.conftest import check_js_steps, service_role_key
 from tests.e2e.test_supabase_py_admin import anon_key
 
 pytestmark = pytest.mark.live
@@ -47,17 +45,6 @@ def test_admin_api_through_supabase_js(
     node: str, live_server: LiveServer, subtests: pytest.Subtests
 ) -> None:
     service_key = service_role_key(live_server)
-    done = subprocess.run(
-        [node, str(JS_DIR / "admin.mjs"), live_server.url, service_key, anon_key(live_server)],
-        cwd=JS_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    check_js_steps(
+        node, "admin.mjs", [live_server.url, service_key, anon_key(live_server)], EXPECTED, subtests
     )
-    assert done.returncode == 0, done.stderr
-    steps: dict[str, Any] = json.loads(done.stdout)
-    assert list(steps) == list(EXPECTED)
-    for name, expected in EXPECTED.items():
-        with subtests.test(name):
-            assert steps[name] == expected, f"step {name!r}"
